@@ -1,0 +1,42 @@
+# Channelgraph. `make run` serves the demo on SQLite; `make test` runs every test.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run build test test-short generate check-generated lint random clean
+
+## run: build and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
+run:
+	CHANNELGRAPH_DEMO=1 $(GO) run -ldflags "$(LDFLAGS)" ./cmd/channelgraph serve
+
+## build: the binary, with its version stamped, in bin/
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/channelgraph ./cmd/channelgraph
+
+## test: every test, with the race detector, on SQLite and on a real PostgreSQL
+test:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## random: the randomized visibility test at length (RANDOM_GRAPHS graphs per database)
+RANDOM_GRAPHS ?= 20000
+random:
+	$(GO) test -race -count=1 -timeout 120m -run TestVisibilityMatchesModel ./internal/server/ -graphs $(RANDOM_GRAPHS)
+
+## generate: regenerate gqlgen's code from schema.graphqls
+generate:
+	$(GO) tool gqlgen generate
+
+## check-generated: fail when the committed generated code is stale
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- graph/)" ]; then \
+		git status --porcelain -- graph/; \
+		echo "generated code is stale: run 'make generate' and commit the result"; exit 1; fi
+
+## lint: gofmt and go vet
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then \
+		echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,84 @@
+// Command channelgraph is the Channelgraph server and its operator tools.
+//
+//	channelgraph serve     run the API (migrates first)
+//	channelgraph migrate   apply database migrations and exit
+//	channelgraph token     issue an API token for a member of an organization
+//	channelgraph version   print the version
+//
+// Configuration comes from the environment (SPEC §7.2): CHANNELGRAPH_ADDR,
+// CHANNELGRAPH_DATABASE_URL, CHANNELGRAPH_ADMIN_TOKEN, CHANNELGRAPH_DEMO.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "channelgraph:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: channelgraph <command> [flags]
+
+commands:
+  serve     run the API server (applies migrations first)
+  migrate   apply database migrations and exit
+  token     issue an API token: channelgraph token -org ID -role OWNER -name NAME
+  version   print the version
+
+environment:
+  CHANNELGRAPH_ADDR           listen address (default 127.0.0.1:8080)
+  CHANNELGRAPH_DATABASE_URL   postgres://… or sqlite:PATH (default sqlite:data/channelgraph.db)
+  CHANNELGRAPH_ADMIN_TOKEN    a token accepted as the platform administrator's
+  CHANNELGRAPH_DEMO           1 to load demo data into an empty database
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, logger)
+	case "migrate":
+		return migrateCmd(ctx, stdout)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "channelgraph", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return flag.ErrHelp
+}
+
+func env(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

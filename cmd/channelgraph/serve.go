@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/channelgraph/channelgraph/internal/database"
+	"github.com/channelgraph/channelgraph/internal/demo"
+	"github.com/channelgraph/channelgraph/internal/server"
+)
+
+func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if os.Getenv("CHANNELGRAPH_DEMO") == "1" {
+		if err := loadDemo(ctx, db, stdout); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	adminToken := os.Getenv("CHANNELGRAPH_ADMIN_TOKEN")
+	if adminToken != "" && len(adminToken) < 16 {
+		logger.Warn("CHANNELGRAPH_ADMIN_TOKEN is shorter than 16 characters; anyone who guesses it is a platform administrator")
+	}
+	addr := env("CHANNELGRAPH_ADDR", "127.0.0.1:8080")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           server.New(db, server.Config{AdminToken: adminToken, Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	fmt.Fprintf(stdout, "Channelgraph %s listening on http://%s/ (GraphiQL) — GraphQL at http://%s/graphql\n", version, ln.Addr(), ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func openMigrated(ctx context.Context) (*bun.DB, error) {
+	db, err := database.Open(env("CHANNELGRAPH_DATABASE_URL", database.DefaultURL))
+	if err != nil {
+		return nil, err
+	}
+	if err := database.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func migrateCmd(ctx context.Context, stdout io.Writer) error {
+	db, err := openMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+// demoTokensFile keeps the demo personas' tokens next to the embedded
+// database, so a restart of `make run` can show them again.
+const demoTokensFile = "data/demo-tokens.txt"
+
+func loadDemo(ctx context.Context, db *bun.DB, stdout io.Writer) error {
+	empty, err := demo.IsEmpty(ctx, db)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		if saved, err := os.ReadFile(demoTokensFile); err == nil {
+			fmt.Fprintf(stdout, "Demo data is already loaded. Persona tokens (from %s):\n%s\n", demoTokensFile, saved)
+		} else {
+			fmt.Fprintln(stdout, "The database is not empty, so no demo data was loaded.")
+		}
+		return nil
+	}
+	personas, err := demo.Load(ctx, db)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, p := range personas {
+		fmt.Fprintf(&b, "  %-24s %-22s %-11s %s\n      %s\n", p.Name, p.Organization, p.Kind, p.Token, p.Note)
+	}
+	fmt.Fprintf(stdout, "Loaded the demo channel. Persona tokens (send as Authorization: Bearer <token>):\n%s\n", b.String())
+	if err := os.MkdirAll(filepath.Dir(demoTokensFile), 0o755); err == nil {
+		_ = os.WriteFile(demoTokensFile, []byte(b.String()), 0o600)
+	}
+	return nil
+}
+

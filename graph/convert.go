@@ -1,0 +1,139 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/channelgraph/channelgraph/graph/model"
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/loaders"
+	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/relay"
+)
+
+// payloadErrors splits a mutation's error: business-rule refusals become the
+// payload's userErrors; anything else stays a request error.
+func payloadErrors(err error) ([]*model.UserError, error) {
+	if err == nil {
+		return []*model.UserError{}, nil
+	}
+	if !domain.IsBusinessRule(err) {
+		return nil, err
+	}
+	e := asDomainError(err)
+	ue := &model.UserError{Message: e.Message, Code: string(e.Code)}
+	if e.Field != "" {
+		ue.Field = &e.Field
+	}
+	return []*model.UserError{ue}, nil
+}
+
+func asDomainError(err error) *domain.Error {
+	if e, ok := err.(*domain.Error); ok {
+		return e
+	}
+	return &domain.Error{Code: domain.ErrorCode(err), Message: err.Error()}
+}
+
+// orNull turns NOT_FOUND into a null result: a lookup of something missing
+// or hidden answers null, never an error that could reveal it (SPEC §1.4).
+func orNull[T any](v *T, err error) (*T, error) {
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return nil, nil
+	}
+	return v, err
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func organization(ctx context.Context, id int64) (*domain.Organization, error) {
+	return loaders.For(ctx).Organization.Load(ctx, id)()
+}
+
+func optionalOrganization(ctx context.Context, id *int64) (*domain.Organization, error) {
+	if id == nil {
+		return nil, nil
+	}
+	return organization(ctx, *id)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// node resolves a global ID to the object it names, as the viewer sees it.
+func (r *queryResolver) node(ctx context.Context, gid string) (model.Node, error) {
+	typeName, id, err := relay.ParseGlobalID(gid)
+	if err != nil {
+		return nil, err
+	}
+	var n model.Node
+	switch typeName {
+	case relay.TypeOrganization:
+		n, err = r.Channel.Organization(ctx, id)
+	case relay.TypeChannelEdge:
+		n, err = r.Channel.ChannelEdge(ctx, id)
+	case relay.TypeProduct:
+		n, err = r.Catalog.Product(ctx, id)
+	case relay.TypePurchaseOrder:
+		n, err = r.Orders.PurchaseOrder(ctx, id)
+	default:
+		return nil, nil
+	}
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return nil, nil
+	}
+	return n, err
+}
+
+func edgePayload(change func() (*domain.ChannelEdge, error)) (*model.ChannelEdgePayload, error) {
+	edge, err := change()
+	userErrors, err := payloadErrors(err)
+	return &model.ChannelEdgePayload{ChannelEdge: edge, UserErrors: userErrors}, err
+}
+
+func createPurchaseOrderInput(input model.CreatePurchaseOrderInput) (orders.CreateInput, error) {
+	in := orders.CreateInput{Number: input.Number, Kind: deref(input.Kind), Draft: deref(input.Draft),
+		IdempotencyKey: input.IdempotencyKey}
+	var err error
+	if in.VendorID, err = relay.ParseID("vendorId", relay.TypeOrganization, input.VendorID); err != nil {
+		return in, err
+	}
+	if in.CustomerID, err = relay.ParseID("customerId", relay.TypeOrganization, input.CustomerID); err != nil {
+		return in, err
+	}
+	if in.ResellerID, err = relay.ParseOptionalID("resellerId", relay.TypeOrganization, input.ResellerID); err != nil {
+		return in, err
+	}
+	if in.DistributorID, err = relay.ParseOptionalID("distributorId", relay.TypeOrganization, input.DistributorID); err != nil {
+		return in, err
+	}
+	for _, l := range input.Lines {
+		in.Lines = append(in.Lines, orders.LineInput{SKU: l.Sku, Quantity: l.Quantity})
+	}
+	return in, nil
+}
+
+func purchaseOrderFilter(filter *model.PurchaseOrderFilter) (orders.Filter, error) {
+	if filter == nil {
+		return orders.Filter{}, nil
+	}
+	f := orders.Filter{Status: filter.Status, Search: deref(filter.Search)}
+	var err error
+	if f.CustomerID, err = relay.ParseOptionalID("filter.customerId", relay.TypeOrganization, filter.CustomerID); err != nil {
+		return f, err
+	}
+	if f.ResellerID, err = relay.ParseOptionalID("filter.resellerId", relay.TypeOrganization, filter.ResellerID); err != nil {
+		return f, err
+	}
+	f.DistributorID, err = relay.ParseOptionalID("filter.distributorId", relay.TypeOrganization, filter.DistributorID)
+	return f, err
+}

@@ -1,0 +1,21 @@
+// Package graph is the GraphQL layer: gqlgen's generated executor and thin
+// resolvers that translate GraphQL arguments into calls on the domain
+// services under internal/, and domain errors into GraphQL errors.
+package graph
+
+//go:generate go tool gqlgen generate
+
+import (
+	"github.com/channelgraph/channelgraph/internal/auth"
+	"github.com/channelgraph/channelgraph/internal/catalog"
+	"github.com/channelgraph/channelgraph/internal/channel"
+	"github.com/channelgraph/channelgraph/internal/orders"
+)
+
+// Resolver holds the services resolvers call.
+type Resolver struct {
+	Auth    *auth.Service
+	Channel *channel.Service
+	Catalog *catalog.Service
+	Orders  *orders.Service
+}

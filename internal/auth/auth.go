@@ -1,0 +1,193 @@
+// Package auth turns bearer tokens into viewers (SPEC §1.3) and manages the
+// opaque API tokens organizations create for their members and integrations.
+//
+// An API token is "cgt_" followed by 32 random bytes in base32; it is shown
+// once, and only its SHA-256 is stored (the token has 256 bits of entropy,
+// so a fast hash is enough and keeps lookups to one indexed read).
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/channelgraph/channelgraph/internal/domain"
+)
+
+// TokenPrefix starts every API token, so secret scanners can recognise one.
+const TokenPrefix = "cgt_"
+
+// Service authenticates requests and manages API tokens.
+type Service struct {
+	db         *bun.DB
+	adminToken string
+}
+
+// New returns a Service; adminToken, when not empty, is accepted as the
+// platform administrator's token (CHANNELGRAPH_ADMIN_TOKEN).
+func New(db *bun.DB, adminToken string) *Service {
+	return &Service{db: db, adminToken: adminToken}
+}
+
+var errBadToken = domain.Errorf(domain.CodeUnauthenticated, "the bearer token is invalid, expired or revoked")
+
+// Authenticate returns the viewer a bearer token stands for.
+func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewer, error) {
+	if token == "" || len(token) > 200 {
+		return nil, errBadToken
+	}
+	if s.adminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.adminToken)) == 1 {
+		return &domain.Viewer{IsPlatformAdmin: true}, nil
+	}
+	if !strings.HasPrefix(token, TokenPrefix) {
+		return nil, errBadToken
+	}
+	var t domain.APIToken
+	err := s.db.NewSelect().Model(&t).
+		Where("t.secret_hash = ?", hashSecret(token)).Scan(ctx)
+	if err != nil {
+		if isNoRows(err) {
+			return nil, errBadToken
+		}
+		return nil, err
+	}
+	if !t.Usable(domain.Now()) {
+		return nil, errBadToken
+	}
+	return &domain.Viewer{OrganizationID: t.OrganizationID, Role: t.Role, TokenID: t.ID}, nil
+}
+
+// StillValid reports whether the token behind viewer is still usable; live
+// subscriptions call it to end when their token expires or is revoked.
+func (s *Service) StillValid(ctx context.Context, viewer *domain.Viewer) (bool, error) {
+	if viewer.IsPlatformAdmin {
+		return true, nil
+	}
+	var t domain.APIToken
+	err := s.db.NewSelect().Model(&t).Where("t.id = ?", viewer.TokenID).Scan(ctx)
+	if isNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return t.Usable(domain.Now()), nil
+}
+
+// CreateTokenInput is what createApiToken takes.
+type CreateTokenInput struct {
+	OrganizationID int64
+	Role           domain.Role
+	Name           string
+	ExpiresAt      *time.Time
+}
+
+// CreateToken issues a token for a member of an organization. Only the
+// organization's OWNER or a platform administrator may. It returns the
+// secret, which is never retrievable again.
+func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (string, *domain.APIToken, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if !viewer.IsPlatformAdmin && viewer.OrganizationID != in.OrganizationID {
+		return "", nil, domain.NotFound("organization")
+	}
+	if !viewer.ActsFor(in.OrganizationID, domain.RoleOwner) {
+		return "", nil, domain.Errorf(domain.CodeForbidden, "only the organization's OWNER may create API tokens")
+	}
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case !in.Role.Valid():
+		return "", nil, domain.FieldErrorf(domain.CodeInvalid, "role", "role must be one of OWNER, ADMIN_AGENT, SALES_AGENT, BILLING_ADMIN, VIEWER")
+	case name == "" || len(name) > 100:
+		return "", nil, domain.FieldErrorf(domain.CodeInvalid, "name", "name must be 1 to 100 characters")
+	case in.ExpiresAt != nil && !in.ExpiresAt.After(time.Now()):
+		return "", nil, domain.FieldErrorf(domain.CodeInvalid, "expiresAt", "expiresAt must be in the future")
+	}
+	exists, err := s.db.NewSelect().TableExpr("organizations").Where("id = ?", in.OrganizationID).Exists(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if !exists {
+		return "", nil, domain.NotFound("organization")
+	}
+	return issue(ctx, s.db, in.OrganizationID, in.Role, name, in.ExpiresAt)
+}
+
+// RevokeToken revokes a token of the viewer's organization (its OWNER) or
+// any token (a platform administrator). Revoking twice is not an error.
+func (s *Service) RevokeToken(ctx context.Context, id int64) (*domain.APIToken, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var t domain.APIToken
+	err = s.db.NewSelect().Model(&t).Where("t.id = ?", id).Scan(ctx)
+	if isNoRows(err) || (err == nil && !viewer.IsPlatformAdmin && t.OrganizationID != viewer.OrganizationID) {
+		return nil, domain.NotFound("API token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !viewer.ActsFor(t.OrganizationID, domain.RoleOwner) {
+		return nil, domain.Errorf(domain.CodeForbidden, "only the organization's OWNER may revoke API tokens")
+	}
+	if t.RevokedAt == nil {
+		now := domain.Now()
+		t.RevokedAt = &now
+		if _, err := s.db.NewUpdate().TableExpr("api_tokens").Set("revoked_at = ?", now).
+			Where("id = ? AND revoked_at IS NULL", id).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return &t, nil
+}
+
+// IssueForSetup creates a token without a viewer, for the demo data and the
+// operator's `channelgraph token` command.
+func IssueForSetup(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string) (string, error) {
+	secret, _, err := issue(ctx, db, orgID, role, name, nil)
+	return secret, err
+}
+
+func issue(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string, expiresAt *time.Time) (string, *domain.APIToken, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return "", nil, err
+	}
+	t := &domain.APIToken{OrganizationID: orgID, Role: role, Name: name,
+		Prefix: secret[:len(TokenPrefix)+8], SecretHash: hashSecret(secret), CreatedAt: domain.Now()}
+	if expiresAt != nil {
+		at := expiresAt.UTC().Truncate(time.Microsecond)
+		t.ExpiresAt = &at
+	}
+	if _, err := db.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
+		return "", nil, err
+	}
+	return secret, t, nil
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return TokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

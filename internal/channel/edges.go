@@ -1,0 +1,251 @@
+package channel
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/channelgraph/channelgraph/internal/database"
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/relay"
+	"github.com/channelgraph/channelgraph/internal/visibility"
+)
+
+// CreateChannelEdge joins upstream to downstream (SPEC §2.1–§2.2). A platform
+// administrator's edge is ACTIVE at once; the upstream side's (OWNER or
+// ADMIN_AGENT) is INVITED until the downstream side accepts it.
+func (s *Service) CreateChannelEdge(ctx context.Context, upstreamID, downstreamID int64) (*domain.ChannelEdge, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	up, err := s.Organization(ctx, upstreamID)
+	if err != nil {
+		return nil, fieldOf(err, "upstreamId")
+	}
+	down, err := s.Organization(ctx, downstreamID)
+	if err != nil {
+		return nil, fieldOf(err, "downstreamId")
+	}
+	if !viewer.ActsFor(up.ID, domain.ManagerRoles...) {
+		return nil, domain.Errorf(domain.CodeForbidden, "only the upstream organization's OWNER or ADMIN_AGENT, or a platform administrator, may create this edge")
+	}
+	if up.ID == down.ID {
+		return nil, domain.FieldErrorf(domain.CodeInvalid, "downstreamId", "an organization cannot have an edge to itself")
+	}
+	if !domain.AllowedEdge(up.Kind, down.Kind) {
+		return nil, domain.FieldErrorf(domain.CodeInvalid, "downstreamId",
+			"a %s cannot be upstream of a %s (allowed: VENDOR→DISTRIBUTOR, VENDOR→RESELLER, VENDOR→CUSTOMER, DISTRIBUTOR→RESELLER, DISTRIBUTOR→CUSTOMER, RESELLER→CUSTOMER)", up.Kind, down.Kind)
+	}
+	status := domain.EdgeInvited
+	if viewer.IsPlatformAdmin {
+		status = domain.EdgeActive
+	}
+	var edge *domain.ChannelEdge
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		edge, err = insertEdge(ctx, tx, up.ID, down.ID, status)
+		return err
+	})
+	return edge, err
+}
+
+func insertEdge(ctx context.Context, tx bun.IDB, up, down int64, status domain.EdgeStatus) (*domain.ChannelEdge, error) {
+	exists, err := tx.NewSelect().TableExpr("channel_edges").
+		Where("upstream_id = ? AND downstream_id = ? AND status <> 'REMOVED'", up, down).Exists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		return nil, domain.FieldErrorf(domain.CodeConflict, "downstreamId", "these organizations are already joined by an edge that is not removed")
+	}
+	now := domain.Now()
+	edge := &domain.ChannelEdge{UpstreamID: up, DownstreamID: down, Status: status, CreatedAt: now, UpdatedAt: now}
+	if status == domain.EdgeActive {
+		edge.AcceptedAt = &now
+	}
+	_, err = tx.NewInsert().Model(edge).Returning("id").Exec(ctx)
+	if database.IsUniqueViolation(err) {
+		return nil, domain.FieldErrorf(domain.CodeConflict, "downstreamId", "these organizations are already joined by an edge that is not removed")
+	}
+	return edge, err
+}
+
+// AcceptChannelEdge activates an INVITED edge; the downstream side's OWNER or
+// ADMIN_AGENT (or a platform administrator) accepts.
+func (s *Service) AcceptChannelEdge(ctx context.Context, id int64) (*domain.ChannelEdge, error) {
+	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge) error {
+		if !viewer.ActsFor(e.DownstreamID, domain.ManagerRoles...) {
+			return domain.Errorf(domain.CodeForbidden, "only the downstream organization's OWNER or ADMIN_AGENT may accept this edge")
+		}
+		if e.Status != domain.EdgeInvited {
+			return domain.FieldErrorf(domain.CodeConflict, "channelEdgeId", "the edge is %s; only an INVITED edge can be accepted", e.Status)
+		}
+		now := domain.Now()
+		e.Status, e.AcceptedAt = domain.EdgeActive, &now
+		return nil
+	})
+}
+
+// SetPurchaseOrderView turns the edge's purchase-order grant on or off (SPEC
+// §2.3); only the upstream side's OWNER or ADMIN_AGENT (or a platform
+// administrator) may. It takes effect in the same transaction.
+func (s *Service) SetPurchaseOrderView(ctx context.Context, id int64, enabled bool) (*domain.ChannelEdge, error) {
+	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge) error {
+		if !viewer.ActsFor(e.UpstreamID, domain.ManagerRoles...) {
+			return domain.Errorf(domain.CodeForbidden, "only the upstream organization's OWNER or ADMIN_AGENT may change purchaseOrderView")
+		}
+		if e.Status == domain.EdgeRemoved {
+			return domain.FieldErrorf(domain.CodeConflict, "channelEdgeId", "the edge is REMOVED")
+		}
+		e.PurchaseOrderView = enabled
+		return nil
+	})
+}
+
+// RemoveChannelEdge removes an edge (SPEC §2.2). Either side's OWNER or
+// ADMIN_AGENT may, with a reason, acknowledging that notice to the other
+// party is its own responsibility.
+func (s *Service) RemoveChannelEdge(ctx context.Context, id int64, reason string, acknowledgeNotice bool) (*domain.ChannelEdge, error) {
+	reason = strings.TrimSpace(reason)
+	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge) error {
+		if !viewer.ActsFor(e.UpstreamID, domain.ManagerRoles...) && !viewer.ActsFor(e.DownstreamID, domain.ManagerRoles...) {
+			return domain.Errorf(domain.CodeForbidden, "only an OWNER or ADMIN_AGENT of either side may remove this edge")
+		}
+		switch {
+		case e.Status == domain.EdgeRemoved:
+			return domain.FieldErrorf(domain.CodeConflict, "channelEdgeId", "the edge is already REMOVED")
+		case !acknowledgeNotice:
+			return domain.FieldErrorf(domain.CodeInvalid, "acknowledgeNotice",
+				"acknowledgeNotice must be true: giving the other party legal notice is the remover's responsibility")
+		case reason == "" || len(reason) > 1000:
+			return domain.FieldErrorf(domain.CodeInvalid, "reason", "reason must be 1 to 1000 characters")
+		}
+		now := domain.Now()
+		e.Status, e.RemovedAt, e.RemovalReason = domain.EdgeRemoved, &now, reason
+		if !viewer.IsPlatformAdmin {
+			by := viewer.OrganizationID
+			e.RemovedByOrganizationID = &by
+		}
+		return nil
+	})
+}
+
+// changeEdge loads a visible edge, locks it, applies change, stores it and
+// re-derives the visibility of the purchase orders its grant gates, all in
+// one transaction.
+func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.Viewer, *domain.ChannelEdge) error) (*domain.ChannelEdge, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.ChannelEdge(ctx, id); err != nil {
+		return nil, fieldOf(err, "channelEdgeId")
+	}
+	var edge domain.ChannelEdge
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().Model(&edge).Where("e.id = ?", id)
+		if err := database.LockForUpdate(q).Scan(ctx); err != nil {
+			return err
+		}
+		if err := change(viewer, &edge); err != nil {
+			return err
+		}
+		edge.UpdatedAt = domain.Now()
+		if _, err := tx.NewUpdate().Model(&edge).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return visibility.Refresh(ctx, tx, visibility.Edge(edge.UpstreamID, edge.DownstreamID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &edge, nil
+}
+
+// ChannelEdge returns an edge whose two ends the viewer may see.
+func (s *Service) ChannelEdge(ctx context.Context, id int64) (*domain.ChannelEdge, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var edge domain.ChannelEdge
+	q := s.db.NewSelect().Model(&edge).Where("e.id = ?", id)
+	err = visibility.RestrictEdges(q, viewer).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.NotFound("channel edge")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &edge, nil
+}
+
+// EdgeFilter narrows an organization's edges.
+type EdgeFilter struct {
+	// Downstream lists the organization's downstream edges; otherwise its upstream ones.
+	Downstream bool
+	// Kind keeps edges whose other end is of this kind.
+	Kind *domain.OrganizationKind
+	// IncludeRemoved keeps REMOVED edges, which are left out by default.
+	IncludeRemoved bool
+}
+
+// ChannelEdges lists an organization's edges in one direction, oldest first,
+// among those the viewer may see. The caller has checked the organization
+// itself is visible.
+func (s *Service) ChannelEdges(ctx context.Context, orgID int64, f EdgeFilter, page relay.Page) (*relay.Connection[*domain.ChannelEdge], error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	self, other := "e.upstream_id", "e.downstream_id"
+	if !f.Downstream {
+		self, other = other, self
+	}
+	filtered := func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = visibility.RestrictEdges(q.Where("? = ?", bun.Safe(self), orgID), viewer)
+		if !f.IncludeRemoved {
+			q = q.Where("e.status <> 'REMOVED'")
+		}
+		if f.Kind != nil {
+			q = q.Where("? IN (SELECT id FROM organizations WHERE kind = ?)", bun.Safe(other), *f.Kind)
+		}
+		return q
+	}
+	q := filtered(s.db.NewSelect())
+	var afterID int64
+	if ok, err := page.ScanAfter(&afterID); err != nil {
+		return nil, err
+	} else if ok {
+		q = q.Where("e.id > ?", afterID)
+	}
+	var edges []*domain.ChannelEdge
+	if err := q.Model(&edges).Order("e.id").Limit(int64(page.First + 1)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	conn := &relay.Connection[*domain.ChannelEdge]{HasPrevious: page.After != nil}
+	if len(edges) > page.First {
+		edges, conn.HasNextPage = edges[:page.First], true
+	}
+	conn.Nodes = edges
+	for _, e := range edges {
+		conn.Cursors = append(conn.Cursors, relay.Cursor(e.ID))
+	}
+	conn.Count = func(ctx context.Context) (int, error) {
+		n, err := filtered(s.db.NewSelect().TableExpr("channel_edges AS e")).Count(ctx)
+		return int(n), err
+	}
+	return conn, nil
+}
+
+// fieldOf names the input field a NOT_FOUND or invalid-ID error is about.
+func fieldOf(err error, field string) error {
+	var e *domain.Error
+	if errors.As(err, &e) && e.Field == "" {
+		return &domain.Error{Code: e.Code, Field: field, Message: e.Message}
+	}
+	return err
+}

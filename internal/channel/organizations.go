@@ -1,0 +1,201 @@
+// Package channel manages the channel graph (SPEC §1.1, §1.5, §2):
+// organizations and the edges that join them, with the purchaseOrderView
+// grant each edge carries.
+package channel
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/channelgraph/channelgraph/internal/database"
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/relay"
+	"github.com/channelgraph/channelgraph/internal/visibility"
+)
+
+// Service manages organizations and channel edges.
+type Service struct{ db *bun.DB }
+
+// New returns a Service on db.
+func New(db *bun.DB) *Service { return &Service{db: db} }
+
+// CreateOrganizationInput is what createOrganization takes.
+type CreateOrganizationInput struct {
+	Name     string
+	Kind     domain.OrganizationKind
+	Country  string
+	Industry string
+	Segment  string
+}
+
+var (
+	countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+	segments    = map[string]bool{"": true, "COMMERCIAL": true, "EDUCATION": true, "GOVERNMENT": true, "NONPROFIT": true}
+)
+
+func (in *CreateOrganizationInput) validate() error {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Country = strings.ToUpper(strings.TrimSpace(in.Country))
+	in.Industry = strings.TrimSpace(in.Industry)
+	switch {
+	case in.Name == "" || len(in.Name) > 200:
+		return domain.FieldErrorf(domain.CodeInvalid, "name", "name must be 1 to 200 characters")
+	case !in.Kind.Valid():
+		return domain.FieldErrorf(domain.CodeInvalid, "kind", "kind must be VENDOR, DISTRIBUTOR, RESELLER or CUSTOMER")
+	case in.Country != "" && !countryCode.MatchString(in.Country):
+		return domain.FieldErrorf(domain.CodeInvalid, "country", "country must be an ISO 3166-1 alpha-2 code such as DE")
+	case len(in.Industry) > 100:
+		return domain.FieldErrorf(domain.CodeInvalid, "industry", "industry must be at most 100 characters")
+	case !segments[in.Segment]:
+		return domain.FieldErrorf(domain.CodeInvalid, "segment", "segment must be COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT")
+	case in.Kind != domain.KindCustomer && (in.Industry != "" || in.Segment != ""):
+		return domain.FieldErrorf(domain.CodeInvalid, "industry", "only customers have an industry and segment")
+	}
+	return nil
+}
+
+// CreateOrganization creates an organization. A platform administrator may
+// create any; a partner's OWNER or ADMIN_AGENT may create one of a kind it
+// can sell to, which joins its channel at once by an ACTIVE edge from the
+// partner (there is nobody yet on the other side to accept an invitation).
+func (s *Service) CreateOrganization(ctx context.Context, in CreateOrganizationInput) (*domain.Organization, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !viewer.May(domain.ManagerRoles...) {
+		return nil, domain.Errorf(domain.CodeForbidden, "creating organizations needs the OWNER or ADMIN_AGENT role")
+	}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	org := &domain.Organization{Name: in.Name, Kind: in.Kind, Country: in.Country,
+		Industry: in.Industry, Segment: in.Segment, CreatedAt: domain.Now()}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var creator *domain.Organization
+		if !viewer.IsPlatformAdmin {
+			if creator, err = loadOrganization(ctx, tx, viewer.OrganizationID); err != nil {
+				return err
+			}
+			if !domain.AllowedEdge(creator.Kind, in.Kind) {
+				return domain.FieldErrorf(domain.CodeForbidden, "kind", "a %s may not create a %s", creator.Kind, in.Kind)
+			}
+		}
+		if _, err := tx.NewInsert().Model(org).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		if creator == nil {
+			return nil
+		}
+		_, err := insertEdge(ctx, tx, creator.ID, org.ID, domain.EdgeActive)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// Organization returns an organization the viewer may see.
+func (s *Service) Organization(ctx context.Context, id int64) (*domain.Organization, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var org domain.Organization
+	q := s.db.NewSelect().Model(&org).Where("o.id = ?", id)
+	err = visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.NotFound("organization")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &org, nil
+}
+
+// OrganizationsByID loads organizations by id WITHOUT a visibility check.
+// Only for the parties of an object the viewer was already allowed to see:
+// SPEC §1.5 makes the parties of a visible purchase order (its distributor
+// already masked for a customer) and both ends of a visible edge visible.
+func (s *Service) OrganizationsByID(ctx context.Context, ids []int64) (map[int64]*domain.Organization, error) {
+	var orgs []domain.Organization
+	if len(ids) > 0 {
+		if err := s.db.NewSelect().Model(&orgs).
+			Where("o.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[int64]*domain.Organization, len(orgs))
+	for i := range orgs {
+		out[orgs[i].ID] = &orgs[i]
+	}
+	return out, nil
+}
+
+// OrganizationFilter narrows the organizations list.
+type OrganizationFilter struct {
+	Kind   *domain.OrganizationKind
+	Search string
+}
+
+// Organizations lists the organizations the viewer may see (SPEC §1.5), by
+// name.
+func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page relay.Page) (*relay.Connection[*domain.Organization], error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Search) > 200 {
+		return nil, domain.FieldErrorf(domain.CodeInvalid, "filter.search", "search must be at most 200 characters")
+	}
+	filtered := func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = visibility.RestrictOrganizations(q, viewer, "o.id")
+		if f.Kind != nil {
+			q = q.Where("o.kind = ?", *f.Kind)
+		}
+		if f.Search != "" {
+			q = q.Where("LOWER(o.name) LIKE ? ESCAPE '\\'", database.ContainsPattern(f.Search))
+		}
+		return q
+	}
+	q := filtered(s.db.NewSelect())
+	var afterName string
+	var afterID int64
+	if ok, err := page.ScanAfter(&afterName, &afterID); err != nil {
+		return nil, err
+	} else if ok {
+		q = q.Where("(o.name > ? OR (o.name = ? AND o.id > ?))", afterName, afterName, afterID)
+	}
+	var orgs []*domain.Organization
+	if err := q.Model(&orgs).OrderExpr("o.name ASC, o.id ASC").Limit(int64(page.First + 1)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	conn := &relay.Connection[*domain.Organization]{HasPrevious: page.After != nil}
+	if len(orgs) > page.First {
+		orgs, conn.HasNextPage = orgs[:page.First], true
+	}
+	conn.Nodes = orgs
+	for _, o := range orgs {
+		conn.Cursors = append(conn.Cursors, relay.Cursor(o.Name, o.ID))
+	}
+	conn.Count = func(ctx context.Context) (int, error) {
+		n, err := filtered(s.db.NewSelect().TableExpr("organizations AS o")).Count(ctx)
+		return int(n), err
+	}
+	return conn, nil
+}
+
+func loadOrganization(ctx context.Context, db bun.IDB, id int64) (*domain.Organization, error) {
+	var org domain.Organization
+	err := db.NewSelect().Model(&org).Where("o.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.NotFound("organization")
+	}
+	return &org, err
+}

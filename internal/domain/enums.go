@@ -1,0 +1,197 @@
+package domain
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// OrganizationKind is an organization's place in the channel (SPEC §1.1).
+type OrganizationKind string
+
+const (
+	KindVendor      OrganizationKind = "VENDOR"
+	KindDistributor OrganizationKind = "DISTRIBUTOR"
+	KindReseller    OrganizationKind = "RESELLER"
+	KindCustomer    OrganizationKind = "CUSTOMER"
+)
+
+// Role is a member's role in its organization (SPEC §1.2).
+type Role string
+
+const (
+	RoleOwner        Role = "OWNER"
+	RoleAdminAgent   Role = "ADMIN_AGENT"
+	RoleSalesAgent   Role = "SALES_AGENT"
+	RoleBillingAdmin Role = "BILLING_ADMIN"
+	RoleViewer       Role = "VIEWER"
+)
+
+// EdgeStatus is a channel edge's lifecycle state (SPEC §2.2).
+type EdgeStatus string
+
+const (
+	EdgeInvited EdgeStatus = "INVITED"
+	EdgeActive  EdgeStatus = "ACTIVE"
+	EdgeRemoved EdgeStatus = "REMOVED"
+)
+
+// PurchaseOrderKind says why a purchase order exists (SPEC §3.1).
+type PurchaseOrderKind string
+
+const (
+	POKindNew          PurchaseOrderKind = "NEW"
+	POKindChange       PurchaseOrderKind = "CHANGE"
+	POKindCancellation PurchaseOrderKind = "CANCELLATION"
+	POKindRenewal      PurchaseOrderKind = "RENEWAL"
+)
+
+// PurchaseOrderStatus is a purchase order's state (SPEC §3.1).
+type PurchaseOrderStatus string
+
+const (
+	PODraft      PurchaseOrderStatus = "DRAFT"
+	POPlaced     PurchaseOrderStatus = "PLACED"
+	POProcessing PurchaseOrderStatus = "PROCESSING"
+	POCompleted  PurchaseOrderStatus = "COMPLETED"
+	POCancelled  PurchaseOrderStatus = "CANCELLED"
+	POFailed     PurchaseOrderStatus = "FAILED"
+)
+
+// ProductType is a product's kind of offer (SPEC §4.1).
+type ProductType string
+
+const (
+	ProductLicense  ProductType = "LICENSE"
+	ProductUsage    ProductType = "USAGE"
+	ProductSaaS     ProductType = "SAAS"
+	ProductHardware ProductType = "HARDWARE"
+)
+
+var enumValues = map[string][]string{
+	"OrganizationKind":    {"VENDOR", "DISTRIBUTOR", "RESELLER", "CUSTOMER"},
+	"Role":                {"OWNER", "ADMIN_AGENT", "SALES_AGENT", "BILLING_ADMIN", "VIEWER"},
+	"ChannelEdgeStatus":   {"INVITED", "ACTIVE", "REMOVED"},
+	"PurchaseOrderKind":   {"NEW", "CHANGE", "CANCELLATION", "RENEWAL"},
+	"PurchaseOrderStatus": {"DRAFT", "PLACED", "PROCESSING", "COMPLETED", "CANCELLED", "FAILED"},
+	"ProductType":         {"LICENSE", "USAGE", "SAAS", "HARDWARE"},
+}
+
+func parseEnum(name string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s must be a string", name)
+	}
+	for _, allowed := range enumValues[name] {
+		if s == allowed {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not a valid %s", s, name)
+}
+
+func writeEnum(w io.Writer, s string) { _, _ = io.WriteString(w, strconv.Quote(s)) }
+
+// The Marshal/Unmarshal pairs below let gqlgen bind the GraphQL enums to
+// these types directly, so resolvers never convert between two copies.
+
+func (k OrganizationKind) MarshalGQL(w io.Writer) { writeEnum(w, string(k)) }
+func (k *OrganizationKind) UnmarshalGQL(v any) error {
+	s, err := parseEnum("OrganizationKind", v)
+	*k = OrganizationKind(s)
+	return err
+}
+
+func (r Role) MarshalGQL(w io.Writer) { writeEnum(w, string(r)) }
+func (r *Role) UnmarshalGQL(v any) error {
+	s, err := parseEnum("Role", v)
+	*r = Role(s)
+	return err
+}
+
+func (s EdgeStatus) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
+func (s *EdgeStatus) UnmarshalGQL(v any) error {
+	str, err := parseEnum("ChannelEdgeStatus", v)
+	*s = EdgeStatus(str)
+	return err
+}
+
+func (k PurchaseOrderKind) MarshalGQL(w io.Writer) { writeEnum(w, string(k)) }
+func (k *PurchaseOrderKind) UnmarshalGQL(v any) error {
+	s, err := parseEnum("PurchaseOrderKind", v)
+	*k = PurchaseOrderKind(s)
+	return err
+}
+
+func (s PurchaseOrderStatus) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
+func (s *PurchaseOrderStatus) UnmarshalGQL(v any) error {
+	str, err := parseEnum("PurchaseOrderStatus", v)
+	*s = PurchaseOrderStatus(str)
+	return err
+}
+
+func (t ProductType) MarshalGQL(w io.Writer) { writeEnum(w, string(t)) }
+func (t *ProductType) UnmarshalGQL(v any) error {
+	s, err := parseEnum("ProductType", v)
+	*t = ProductType(s)
+	return err
+}
+
+// Valid reports whether k is one of the four kinds.
+func (k OrganizationKind) Valid() bool {
+	_, err := parseEnum("OrganizationKind", string(k))
+	return err == nil
+}
+
+// Valid reports whether r is one of the five roles.
+func (r Role) Valid() bool {
+	_, err := parseEnum("Role", string(r))
+	return err == nil
+}
+
+// Tier orders kinds from the top of the channel down; an edge always runs
+// from a lower tier number to a higher one.
+func (k OrganizationKind) Tier() int {
+	switch k {
+	case KindVendor:
+		return 0
+	case KindDistributor:
+		return 1
+	case KindReseller:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// AllowedEdge reports whether an edge from an upstream of kind up to a
+// downstream of kind down is one of the pairs SPEC §2.1 allows.
+func AllowedEdge(up, down OrganizationKind) bool {
+	switch up {
+	case KindVendor:
+		return down == KindDistributor || down == KindReseller || down == KindCustomer
+	case KindDistributor:
+		return down == KindReseller || down == KindCustomer
+	case KindReseller:
+		return down == KindCustomer
+	}
+	return false
+}
+
+// Terminal reports whether no transition leaves s.
+func (s PurchaseOrderStatus) Terminal() bool {
+	return s == POCompleted || s == POCancelled || s == POFailed
+}
+
+// CanMoveTo reports whether s → next is a forward transition (SPEC §3.1).
+func (s PurchaseOrderStatus) CanMoveTo(next PurchaseOrderStatus) bool {
+	switch s {
+	case PODraft:
+		return next == POPlaced || next == POCancelled
+	case POPlaced:
+		return next == POProcessing || next == POCancelled || next == POFailed
+	case POProcessing:
+		return next == POCompleted || next == POCancelled || next == POFailed
+	}
+	return false
+}

@@ -1,0 +1,467 @@
+// Package orders records purchase orders along the channel (SPEC §3) and
+// reads them back as a viewer may see them, through package visibility.
+package orders
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/channelgraph/channelgraph/internal/catalog"
+	"github.com/channelgraph/channelgraph/internal/database"
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/relay"
+	"github.com/channelgraph/channelgraph/internal/visibility"
+)
+
+// Service records and reads purchase orders.
+type Service struct{ db *bun.DB }
+
+// New returns a Service on db.
+func New(db *bun.DB) *Service { return &Service{db: db} }
+
+// poColumns reads a purchase order joined to the viewer's visibility row v:
+// the distributor comes from v, where it is already null for a customer.
+const poColumns = "p.id, p.number, p.kind, p.status, p.vendor_id, v.distributor_id, p.reseller_id, " +
+	"p.customer_id, p.recorded_by_organization_id, p.created_at, p.updated_at"
+
+func (s *Service) visible(viewer *domain.Viewer) *bun.SelectQuery {
+	return visibility.PurchaseOrders(s.db, viewer).
+		Join("JOIN purchase_orders AS p ON p.id = v.purchase_order_id").ColumnExpr(poColumns)
+}
+
+// PurchaseOrder returns a purchase order the viewer may see.
+func (s *Service) PurchaseOrder(ctx context.Context, id int64) (*domain.PurchaseOrder, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var po domain.PurchaseOrder
+	err = s.visible(viewer).Where("v.purchase_order_id = ?", id).Scan(ctx, &po)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.NotFound("purchase order")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &po, nil
+}
+
+// Filter narrows the purchase-order list (SPEC §7.3).
+type Filter struct {
+	Status        *domain.PurchaseOrderStatus
+	CustomerID    *int64
+	ResellerID    *int64
+	DistributorID *int64
+	Search        string
+}
+
+// PurchaseOrders lists the purchase orders the viewer may see, newest first.
+// Filters apply to the viewer's visibility rows, so filtering a customer's
+// orders by distributor finds nothing (SPEC §3.3).
+func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page) (*relay.Connection[*domain.PurchaseOrder], error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Search) > 100 {
+		return nil, domain.FieldErrorf(domain.CodeInvalid, "filter.search", "search must be at most 100 characters")
+	}
+	filtered := func(q *bun.SelectQuery) *bun.SelectQuery {
+		if f.Status != nil {
+			q = q.Where("v.status = ?", *f.Status)
+		}
+		if f.CustomerID != nil {
+			q = q.Where("v.customer_id = ?", *f.CustomerID)
+		}
+		if f.ResellerID != nil {
+			q = q.Where("v.reseller_id = ?", *f.ResellerID)
+		}
+		if f.DistributorID != nil {
+			q = q.Where("v.distributor_id = ?", *f.DistributorID)
+		}
+		if f.Search != "" {
+			q = q.Where("EXISTS (SELECT 1 FROM purchase_orders s WHERE s.id = v.purchase_order_id AND LOWER(s.number) LIKE ? ESCAPE '\\')",
+				database.ContainsPattern(f.Search))
+		}
+		return q
+	}
+	q := filtered(s.visible(viewer))
+	var afterAt time.Time
+	var afterID int64
+	if ok, err := page.ScanAfter(&afterAt, &afterID); err != nil {
+		return nil, err
+	} else if ok {
+		q = q.Where("(v.created_at < ? OR (v.created_at = ? AND v.purchase_order_id < ?))", afterAt, afterAt, afterID)
+	}
+	var pos []*domain.PurchaseOrder
+	if err := q.OrderExpr("v.created_at DESC, v.purchase_order_id DESC").Limit(int64(page.First+1)).Scan(ctx, &pos); err != nil {
+		return nil, err
+	}
+	conn := &relay.Connection[*domain.PurchaseOrder]{HasPrevious: page.After != nil}
+	if len(pos) > page.First {
+		pos, conn.HasNextPage = pos[:page.First], true
+	}
+	conn.Nodes = pos
+	for _, po := range pos {
+		conn.Cursors = append(conn.Cursors, relay.Cursor(po.CreatedAt, po.ID))
+	}
+	conn.Count = func(ctx context.Context) (int, error) {
+		n, err := filtered(visibility.PurchaseOrders(s.db, viewer)).Count(ctx)
+		return int(n), err
+	}
+	return conn, nil
+}
+
+// LinesByOrder loads the lines of purchase orders the caller has already
+// read through the viewer's visibility.
+func (s *Service) LinesByOrder(ctx context.Context, ids []int64) (map[int64][]*domain.PurchaseOrderLine, error) {
+	var lines []*domain.PurchaseOrderLine
+	if len(ids) > 0 {
+		if err := s.db.NewSelect().Model(&lines).
+			Where("l.purchase_order_id IN (?)", bun.In(ids)).Order("l.purchase_order_id", "l.position").Scan(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[int64][]*domain.PurchaseOrderLine, len(ids))
+	for _, l := range lines {
+		out[l.PurchaseOrderID] = append(out[l.PurchaseOrderID], l)
+	}
+	return out, nil
+}
+
+// LineInput is one line of createPurchaseOrder.
+type LineInput struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// CreateInput is what createPurchaseOrder takes.
+type CreateInput struct {
+	Number         string                   `json:"number"`
+	Kind           domain.PurchaseOrderKind `json:"kind"`
+	VendorID       int64                    `json:"vendorId"`
+	CustomerID     int64                    `json:"customerId"`
+	ResellerID     *int64                   `json:"resellerId"`
+	DistributorID  *int64                   `json:"distributorId"`
+	Lines          []LineInput              `json:"lines"`
+	Draft          bool                     `json:"draft"`
+	IdempotencyKey *string                  `json:"-"`
+}
+
+const maxLines = 100
+
+func (in *CreateInput) validate() error {
+	in.Number = strings.TrimSpace(in.Number)
+	if in.Kind == "" {
+		in.Kind = domain.POKindNew
+	}
+	switch {
+	case in.Number == "" || len(in.Number) > 64:
+		return domain.FieldErrorf(domain.CodeInvalid, "number", "number must be 1 to 64 characters")
+	case in.DistributorID != nil && in.ResellerID == nil:
+		return domain.FieldErrorf(domain.CodeInvalid, "distributorId", "a distributor takes part only together with a reseller")
+	case len(in.Lines) == 0 || len(in.Lines) > maxLines:
+		return domain.FieldErrorf(domain.CodeInvalid, "lines", "an order has 1 to %d lines", maxLines)
+	case in.IdempotencyKey != nil && (*in.IdempotencyKey == "" || len(*in.IdempotencyKey) > 200):
+		return domain.FieldErrorf(domain.CodeInvalid, "idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+	}
+	for i, l := range in.Lines {
+		if l.Quantity < 1 || l.Quantity > 1_000_000 {
+			return domain.FieldErrorf(domain.CodeInvalid, fmt.Sprintf("lines[%d].quantity", i), "quantity must be between 1 and 1000000")
+		}
+		if strings.TrimSpace(l.SKU) == "" {
+			return domain.FieldErrorf(domain.CodeInvalid, fmt.Sprintf("lines[%d].sku", i), "sku is required")
+		}
+	}
+	return nil
+}
+
+// requestHash fingerprints the input, so a retry with the same idempotency
+// key but a different request is refused rather than answered wrongly.
+func (in *CreateInput) requestHash() string {
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Recorded is the outcome of CreatePurchaseOrder. Visible is nil when the
+// recording organization may not see what it recorded (a reseller whose
+// distributor has not granted purchase-order view).
+type Recorded struct {
+	ID      int64
+	Visible *domain.PurchaseOrder
+}
+
+// CreatePurchaseOrder records a purchase order (SPEC §3.1): by its vendor,
+// distributor or reseller (OWNER, ADMIN_AGENT or SALES_AGENT) or a platform
+// administrator; never by its customer. Unless it is a draft, every edge of
+// its chain must be ACTIVE. Under an idempotency key a retry returns the
+// first result.
+func (s *Service) CreatePurchaseOrder(ctx context.Context, in CreateInput) (*Recorded, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !viewer.May(domain.OrderRoles...) {
+		return nil, domain.Errorf(domain.CodeForbidden, "recording orders needs the OWNER, ADMIN_AGENT or SALES_AGENT role")
+	}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if !viewer.IsPlatformAdmin {
+		switch viewer.OrganizationID {
+		case in.VendorID, deref(in.DistributorID), deref(in.ResellerID):
+		case in.CustomerID:
+			return nil, domain.Errorf(domain.CodeForbidden, "a customer does not record purchase orders; it buys through quotes")
+		default:
+			return nil, domain.Errorf(domain.CodeForbidden, "only the order's vendor, distributor or reseller may record it")
+		}
+	}
+	var recorder *int64
+	if !viewer.IsPlatformAdmin {
+		recorder = &viewer.OrganizationID
+	}
+	hash := in.requestHash()
+	if id, found, err := s.byIdempotencyKey(ctx, s.db, recorder, in.IdempotencyKey, hash); err != nil || found {
+		return s.recorded(ctx, id, err)
+	}
+	var id int64
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		id, err = s.insert(ctx, tx, viewer, recorder, in, hash)
+		return err
+	})
+	if database.IsUniqueViolation(err) {
+		// A concurrent request with the same key won the race, or the number is taken.
+		if id, found, lookupErr := s.byIdempotencyKey(ctx, s.db, recorder, in.IdempotencyKey, hash); lookupErr != nil || found {
+			return s.recorded(ctx, id, lookupErr)
+		}
+		return nil, domain.FieldErrorf(domain.CodeConflict, "number", "your organization already recorded an order numbered %q", in.Number)
+	}
+	return s.recorded(ctx, id, err)
+}
+
+func (s *Service) recorded(ctx context.Context, id int64, err error) (*Recorded, error) {
+	if err != nil {
+		return nil, err
+	}
+	po, err := s.PurchaseOrder(ctx, id)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return &Recorded{ID: id}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Recorded{ID: id, Visible: po}, nil
+}
+
+func (s *Service) byIdempotencyKey(ctx context.Context, db bun.IDB, recorder *int64, key *string, hash string) (int64, bool, error) {
+	if key == nil {
+		return 0, false, nil
+	}
+	var row struct {
+		ID          int64  `bun:"id"`
+		RequestHash string `bun:"request_hash"`
+	}
+	err := db.NewSelect().TableExpr("purchase_orders").Column("id", "request_hash").
+		Where("COALESCE(recorded_by_organization_id, 0) = ? AND idempotency_key = ?", deref(recorder), *key).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if row.RequestHash != hash {
+		return 0, false, domain.FieldErrorf(domain.CodeConflict, "idempotencyKey", "this idempotencyKey was already used for a different request")
+	}
+	return row.ID, true, nil
+}
+
+func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, recorder *int64, in CreateInput, hash string) (int64, error) {
+	if err := checkParties(ctx, tx, viewer, in); err != nil {
+		return 0, err
+	}
+	now := domain.Now()
+	po := &domain.PurchaseOrder{Number: in.Number, Kind: in.Kind, Status: domain.POPlaced,
+		VendorID: in.VendorID, DistributorID: in.DistributorID, ResellerID: in.ResellerID, CustomerID: in.CustomerID,
+		RecordedByOrganizationID: recorder, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
+		CreatedAt: now, UpdatedAt: now}
+	if in.Draft {
+		po.Status = domain.PODraft
+	} else if err := lockChain(ctx, tx, po); err != nil {
+		return 0, err
+	}
+	lines, err := buildLines(ctx, tx, in)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.NewInsert().Model(po).Returning("id").Exec(ctx); err != nil {
+		return 0, err
+	}
+	for _, l := range lines {
+		l.PurchaseOrderID = po.ID
+	}
+	if _, err := tx.NewInsert().Model(&lines).Returning("id").Exec(ctx); err != nil {
+		return 0, err
+	}
+	return po.ID, visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID))
+}
+
+// checkParties checks every organization the order names is one the viewer
+// may see and of the kind its place on the order needs.
+func checkParties(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in CreateInput) error {
+	parties := []struct {
+		field string
+		id    *int64
+		kind  domain.OrganizationKind
+	}{
+		{"vendorId", &in.VendorID, domain.KindVendor},
+		{"distributorId", in.DistributorID, domain.KindDistributor},
+		{"resellerId", in.ResellerID, domain.KindReseller},
+		{"customerId", &in.CustomerID, domain.KindCustomer},
+	}
+	for _, p := range parties {
+		if p.id == nil {
+			continue
+		}
+		var org domain.Organization
+		q := tx.NewSelect().Model(&org).Where("o.id = ?", *p.id)
+		err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return domain.FieldErrorf(domain.CodeNotFound, p.field, "organization not found")
+		}
+		if err != nil {
+			return err
+		}
+		if org.Kind != p.kind {
+			return domain.FieldErrorf(domain.CodeInvalid, p.field, "%s must name a %s, not a %s", p.field, p.kind, org.Kind)
+		}
+	}
+	return nil
+}
+
+// lockChain checks every edge along the order's chain is ACTIVE and locks
+// those edges until the transaction ends, so a concurrent grant change waits
+// for this order and then re-derives its visibility (see visibility.Refresh).
+func lockChain(ctx context.Context, tx bun.IDB, po *domain.PurchaseOrder) error {
+	type hop struct {
+		up, down int64
+		field    string
+	}
+	var hops []hop
+	switch {
+	case po.DistributorID != nil:
+		hops = []hop{{po.VendorID, *po.DistributorID, "distributorId"}, {*po.DistributorID, *po.ResellerID, "resellerId"}, {*po.ResellerID, po.CustomerID, "customerId"}}
+	case po.ResellerID != nil:
+		hops = []hop{{po.VendorID, *po.ResellerID, "resellerId"}, {*po.ResellerID, po.CustomerID, "customerId"}}
+	default:
+		hops = []hop{{po.VendorID, po.CustomerID, "customerId"}}
+	}
+	for _, h := range hops {
+		var ids []int64
+		q := tx.NewSelect().TableExpr("channel_edges").Column("id").
+			Where("upstream_id = ? AND downstream_id = ? AND status = 'ACTIVE'", h.up, h.down)
+		if err := database.LockForShare(q).Scan(ctx, &ids); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return domain.FieldErrorf(domain.CodeInvalid, h.field, "the channel edge along this order's chain is not ACTIVE")
+		}
+	}
+	return nil
+}
+
+func buildLines(ctx context.Context, tx bun.IDB, in CreateInput) ([]*domain.PurchaseOrderLine, error) {
+	skus := make([]string, len(in.Lines))
+	for i, l := range in.Lines {
+		skus[i] = strings.TrimSpace(l.SKU)
+	}
+	products, err := catalog.VendorProductsBySKU(ctx, tx, in.VendorID, skus)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]*domain.PurchaseOrderLine, len(in.Lines))
+	for i, l := range in.Lines {
+		p, ok := products[skus[i]]
+		if !ok {
+			return nil, domain.FieldErrorf(domain.CodeInvalid, fmt.Sprintf("lines[%d].sku", i), "the vendor has no product with SKU %q", skus[i])
+		}
+		lines[i] = &domain.PurchaseOrderLine{Position: i + 1, ProductID: p.ID, SKU: p.SKU, Quantity: l.Quantity}
+	}
+	return lines, nil
+}
+
+// UpdatePurchaseOrderStatus moves an order forward (SPEC §3.1): its vendor
+// (OWNER or ADMIN_AGENT) or a platform administrator moves it; the
+// organization that recorded it places or cancels its draft and may cancel
+// it while it is PLACED.
+func (s *Service) UpdatePurchaseOrderStatus(ctx context.Context, id int64, next domain.PurchaseOrderStatus) (*domain.PurchaseOrder, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.PurchaseOrder(ctx, id); err != nil {
+		return nil, err
+	}
+	if !viewer.May(domain.OrderRoles...) {
+		return nil, domain.Errorf(domain.CodeForbidden, "changing an order's status needs the OWNER, ADMIN_AGENT or SALES_AGENT role")
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var po domain.PurchaseOrder
+		q := tx.NewSelect().Model(&po).Where("p.id = ?", id)
+		if err := database.LockForUpdate(q).Scan(ctx); err != nil {
+			return err
+		}
+		if !po.Status.CanMoveTo(next) {
+			return domain.FieldErrorf(domain.CodeConflict, "status", "the order is %s and cannot move to %s", po.Status, next)
+		}
+		if !mayMove(viewer, &po, next) {
+			return domain.Errorf(domain.CodeForbidden, "your organization may not move this order from %s to %s", po.Status, next)
+		}
+		if po.Status == domain.PODraft && next == domain.POPlaced {
+			if err := lockChain(ctx, tx, &po); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewUpdate().TableExpr("purchase_orders").Set("status = ?", next).Set("updated_at = ?", domain.Now()).
+			Where("id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		return visibility.Refresh(ctx, tx, visibility.PurchaseOrder(id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.PurchaseOrder(ctx, id)
+}
+
+func mayMove(viewer *domain.Viewer, po *domain.PurchaseOrder, next domain.PurchaseOrderStatus) bool {
+	if viewer.IsPlatformAdmin {
+		return true
+	}
+	recorder := po.RecordedByOrganizationID != nil && viewer.ActsFor(*po.RecordedByOrganizationID, domain.OrderRoles...)
+	vendor := viewer.ActsFor(po.VendorID, domain.ManagerRoles...)
+	switch {
+	case po.Status == domain.PODraft:
+		return recorder
+	case po.Status == domain.POPlaced && next == domain.POCancelled:
+		return recorder || vendor
+	default:
+		return vendor
+	}
+}
+
+func deref(id *int64) int64 {
+	if id == nil {
+		return 0
+	}
+	return *id
+}

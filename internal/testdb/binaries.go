@@ -1,0 +1,135 @@
+package testdb
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+const needPostgres = "PostgreSQL is required for these tests: set TEST_DATABASE_URL or install the postgresql server package (e.g. apt-get install postgresql)"
+
+// findOrInstallBinaries returns the directory holding initdb and postgres,
+// installing the distribution package first when that is possible and safe.
+func findOrInstallBinaries() (string, error) {
+	if dir, ok := findBinDir(); ok {
+		return dir, nil
+	}
+	if reason := autoInstallBlocker(); reason != "" {
+		return "", fmt.Errorf("%s [not installed automatically: %s]", needPostgres, reason)
+	}
+	// Concurrent test binaries (go test -p N) would all try to install; let
+	// one do it and the others find the result.
+	unlock, err := lockFile(filepath.Join(os.TempDir(), "cg-testdb-install.lock"))
+	if err != nil {
+		return "", fmt.Errorf("%s [automatic installation failed: %v]", needPostgres, err)
+	}
+	defer unlock()
+	if dir, ok := findBinDir(); ok {
+		return dir, nil
+	}
+	logf("no PostgreSQL server binaries found; installing the postgresql package with apt-get")
+	if err := aptInstallPostgres(); err != nil {
+		return "", fmt.Errorf("%s [automatic installation failed: %v]", needPostgres, err)
+	}
+	if dir, ok := findBinDir(); ok {
+		return dir, nil
+	}
+	return "", fmt.Errorf("%s [apt-get installed postgresql, but no initdb and postgres were found]", needPostgres)
+}
+
+// findBinDir returns a directory with both initdb and postgres. Debian's
+// versioned directories come first, newest version first: they hold the real
+// binaries, whereas PATH may hold wrappers or symlinks. PATH is the fallback
+// for other layouts (Fedora, Homebrew, source builds); symlinks are resolved
+// so that postgres is looked for next to the real initdb.
+func findBinDir() (string, bool) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.SliceStable(dirs, func(i, j int) bool { return majorVersion(dirs[i]) > majorVersion(dirs[j]) })
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			dirs = append(dirs, filepath.Dir(real))
+		}
+	}
+	for _, dir := range dirs {
+		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "postgres")) {
+			return dir, true
+		}
+	}
+	return "", false
+}
+
+// majorVersion parses N (e.g. "15" or "9.6") out of /usr/lib/postgresql/N/bin.
+func majorVersion(binDir string) float64 {
+	v, err := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// autoInstallBlocker says why the postgresql package cannot be installed
+// automatically, or returns "" when it can.
+func autoInstallBlocker() string {
+	switch {
+	case runtime.GOOS != "linux":
+		return "only done on Debian/Ubuntu"
+	case os.Geteuid() != 0:
+		return "not running as root"
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		return "apt-get not found"
+	}
+	if !serviceStartBlocked() {
+		return "the package would start the distribution's PostgreSQL service on this machine"
+	}
+	return ""
+}
+
+// serviceStartBlocked reports whether installing a Debian package would leave
+// its service stopped, as in containers. Maintainer scripts start services
+// with invoke-rc.d or deb-systemd-invoke, which obey /usr/sbin/policy-rc.d
+// (exit status 101 forbids; Docker images ship such a script) and, without
+// that script, refuse when there is no /sbin/init.
+func serviceStartBlocked() bool {
+	const policy = "/usr/sbin/policy-rc.d"
+	if _, err := os.Stat(policy); err == nil {
+		var exitErr *exec.ExitError
+		err := exec.Command(policy, "postgresql", "start").Run()
+		return errors.As(err, &exitErr) && exitErr.ExitCode() == 101
+	}
+	_, err := os.Stat("/sbin/init")
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// aptInstallPostgres installs the server binaries. The package also creates a
+// "main" cluster under /var/lib/postgresql, which we leave alone.
+func aptInstallPostgres() error {
+	if err := aptGet("update"); err != nil {
+		return err
+	}
+	return aptGet("install", "-y", "--no-install-recommends", "postgresql")
+}
+
+func aptGet(args ...string) error {
+	// Wait for the dpkg lock instead of failing when something else (say,
+	// another go test binary) holds it.
+	args = append([]string{"-qq", "-o", "DPkg::Lock::Timeout=600"}, args...)
+	cmd := exec.Command("apt-get", args...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}

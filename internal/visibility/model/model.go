@@ -1,0 +1,121 @@
+// Package model states the visibility rules of SPEC §1.5, §3.2 and §3.3 in
+// plain Go over in-memory values. It exists only to test package visibility:
+// nothing in the server imports it.
+package model
+
+import "github.com/channelgraph/channelgraph/internal/domain"
+
+// Channel is an in-memory channel graph.
+type Channel struct {
+	Kinds  map[int64]domain.OrganizationKind
+	Edges  []Edge
+	Orders []Order
+}
+
+// Edge is a channel edge as the model needs it.
+type Edge struct {
+	Up, Down int64
+	Status   domain.EdgeStatus
+	View     bool
+}
+
+// Order is a purchase order as the model needs it; zero ids are absent.
+type Order struct {
+	ID                                      int64
+	Vendor, Distributor, Reseller, Customer int64
+	RecordedBy                              int64
+	Status                                  domain.PurchaseOrderStatus
+}
+
+// Seen is an order as one viewer sees it.
+type Seen struct {
+	Order
+	// DistributorShown is false when the viewer is the order's customer.
+	DistributorShown bool
+}
+
+func (c *Channel) grant(up, down int64) bool {
+	for _, e := range c.Edges {
+		if e.Up == up && e.Down == down && e.Status == domain.EdgeActive && e.View {
+			return true
+		}
+	}
+	return false
+}
+
+// Sees reports whether org may see o (SPEC §3.2), and whether it sees the
+// distributor (SPEC §3.3).
+func (c *Channel) Sees(org int64, o Order) (visible, distributorShown bool) {
+	if o.Status == domain.PODraft {
+		return org == o.RecordedBy && org != 0, true
+	}
+	switch org {
+	case o.Vendor:
+		return true, true
+	case o.Distributor:
+		return o.Distributor != 0, true
+	case o.Reseller:
+		if o.Reseller == 0 {
+			return false, false
+		}
+		return o.Distributor == 0 || c.grant(o.Distributor, o.Reseller), true
+	case o.Customer:
+		if o.Reseller == 0 {
+			return true, false
+		}
+		return c.grant(o.Reseller, o.Customer) &&
+			(o.Distributor == 0 || c.grant(o.Distributor, o.Reseller)), false
+	}
+	return false, false
+}
+
+// VisibleOrders lists the orders org may see, as it sees them.
+func (c *Channel) VisibleOrders(org int64) map[int64]Seen {
+	out := map[int64]Seen{}
+	for _, o := range c.Orders {
+		if ok, shown := c.Sees(org, o); ok {
+			out[o.ID] = Seen{Order: o, DistributorShown: shown}
+		}
+	}
+	return out
+}
+
+// VisibleOrganizations is SPEC §1.5 for org.
+func (c *Channel) VisibleOrganizations(org int64) map[int64]bool {
+	out := map[int64]bool{org: true}
+	for _, e := range c.Edges {
+		if e.Status == domain.EdgeRemoved {
+			continue
+		}
+		if e.Up == org {
+			out[e.Down] = true
+		}
+		if e.Down == org {
+			out[e.Up] = true
+		}
+	}
+	frontier := []int64{org}
+	reached := map[int64]bool{}
+	for len(frontier) > 0 {
+		next := frontier[0]
+		frontier = frontier[1:]
+		for _, e := range c.Edges {
+			if e.Up == next && e.Status == domain.EdgeActive && !reached[e.Down] {
+				reached[e.Down] = true
+				out[e.Down] = true
+				frontier = append(frontier, e.Down)
+			}
+		}
+	}
+	for _, s := range c.VisibleOrders(org) {
+		for _, party := range []int64{s.Vendor, s.Reseller, s.Customer} {
+			if party != 0 {
+				out[party] = true
+			}
+		}
+		if s.Distributor != 0 && s.DistributorShown {
+			out[s.Distributor] = true
+		}
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package visibility
+
+import (
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
+
+	"github.com/channelgraph/channelgraph/internal/domain"
+)
+
+// PurchaseOrders starts a query over the purchase orders viewer may see, as
+// rows aliased v with the columns purchase_order_id, party, created_at,
+// status, vendor_id, customer_id, reseller_id and distributor_id (null for a
+// customer viewer). Callers add filters, order and joins; they never widen it.
+func PurchaseOrders(db bun.IDB, viewer *domain.Viewer) *bun.SelectQuery {
+	if viewer.IsPlatformAdmin {
+		return db.NewSelect().TableExpr(`(SELECT p.id AS purchase_order_id, 'PLATFORM_ADMIN' AS party,
+			p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+			FROM purchase_orders p) AS v`)
+	}
+	return db.NewSelect().TableExpr("purchase_order_visibility AS v").
+		Where("v.viewer_organization_id = ?", viewer.OrganizationID)
+}
+
+// organizationsSQL is SPEC §1.5 for a viewer organization (every ? is its
+// id): itself; organizations joined to it by an edge that is not REMOVED;
+// everything downstream of it along ACTIVE edges; and the parties of the
+// purchase orders it may see — whose distributor is already null on a
+// customer's rows, so a customer never meets a distributor through an order.
+const organizationsSQL = `WITH RECURSIVE downstream(id) AS (
+	SELECT downstream_id FROM channel_edges WHERE upstream_id = ? AND status = 'ACTIVE'
+	UNION
+	SELECT e.downstream_id FROM channel_edges e JOIN downstream d ON e.upstream_id = d.id WHERE e.status = 'ACTIVE'
+)
+SELECT CAST(? AS BIGINT)
+UNION SELECT downstream_id FROM channel_edges WHERE upstream_id = ? AND status <> 'REMOVED'
+UNION SELECT upstream_id FROM channel_edges WHERE downstream_id = ? AND status <> 'REMOVED'
+UNION SELECT id FROM downstream
+UNION SELECT vendor_id FROM purchase_order_visibility WHERE viewer_organization_id = ?
+UNION SELECT customer_id FROM purchase_order_visibility WHERE viewer_organization_id = ?
+UNION SELECT reseller_id FROM purchase_order_visibility WHERE viewer_organization_id = ? AND reseller_id IS NOT NULL
+UNION SELECT distributor_id FROM purchase_order_visibility WHERE viewer_organization_id = ? AND distributor_id IS NOT NULL`
+
+// organizationIDs is the set of organization ids a (non-administrator)
+// viewer may see, as a subquery.
+func organizationIDs(viewer *domain.Viewer) schema.QueryWithArgs {
+	id := viewer.OrganizationID
+	return bun.SafeQuery(organizationsSQL, id, id, id, id, id, id, id, id)
+}
+
+// RestrictOrganizations keeps the rows of q whose organization id column is
+// one the viewer may see (SPEC §1.5).
+func RestrictOrganizations(q *bun.SelectQuery, viewer *domain.Viewer, column string) *bun.SelectQuery {
+	if viewer.IsPlatformAdmin {
+		return q
+	}
+	return q.Where("? IN (?)", bun.Safe(column), organizationIDs(viewer))
+}
+
+// RestrictEdges keeps the channel edges (aliased e) whose two ends the viewer
+// may both see: a partner sees its own edges and its downstream's, never a
+// competitor's edge to a shared customer.
+func RestrictEdges(q *bun.SelectQuery, viewer *domain.Viewer) *bun.SelectQuery {
+	q = RestrictOrganizations(q, viewer, "e.upstream_id")
+	return RestrictOrganizations(q, viewer, "e.downstream_id")
+}

@@ -1,0 +1,104 @@
+package visibility
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
+
+	"github.com/channelgraph/channelgraph/internal/database"
+)
+
+// grant(x→y): the edge x→y exists, is ACTIVE and has purchaseOrderView on.
+func grant(upstream, downstream string) string {
+	return "EXISTS (SELECT 1 FROM channel_edges g WHERE g.upstream_id = " + upstream +
+		" AND g.downstream_id = " + downstream +
+		" AND g.status = 'ACTIVE' AND g.purchase_order_view)"
+}
+
+// deriveSQL lists, for the purchase orders p in scope (the ?), every viewer
+// organization that may see p, as which party, with the columns lists
+// filter and order on. This is SPEC §3.2 and §3.3, written once:
+//
+//	vendor       always
+//	distributor  always
+//	reseller     no distributor, or grant(distributor→reseller)
+//	customer     direct sale; or grant(reseller→customer) and
+//	             (no distributor, or grant(distributor→reseller));
+//	             never with the distributor
+//	a DRAFT      only the organization that saved it
+var deriveSQL = `
+SELECT p.vendor_id AS viewer_organization_id, p.id AS purchase_order_id, 'VENDOR' AS party,
+       p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+FROM purchase_orders p
+WHERE p.status <> 'DRAFT' AND (?)
+UNION ALL
+SELECT p.distributor_id, p.id, 'DISTRIBUTOR', p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+FROM purchase_orders p
+WHERE p.status <> 'DRAFT' AND p.distributor_id IS NOT NULL AND (?)
+UNION ALL
+SELECT p.reseller_id, p.id, 'RESELLER', p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+FROM purchase_orders p
+WHERE p.status <> 'DRAFT' AND p.reseller_id IS NOT NULL
+  AND (p.distributor_id IS NULL OR ` + grant("p.distributor_id", "p.reseller_id") + `)
+  AND (?)
+UNION ALL
+SELECT p.customer_id, p.id, 'CUSTOMER', p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, NULL
+FROM purchase_orders p
+WHERE p.status <> 'DRAFT'
+  AND (p.reseller_id IS NULL OR (` + grant("p.reseller_id", "p.customer_id") + `
+       AND (p.distributor_id IS NULL OR ` + grant("p.distributor_id", "p.reseller_id") + `)))
+  AND (?)
+UNION ALL
+SELECT p.recorded_by_organization_id, p.id,
+       CASE p.recorded_by_organization_id WHEN p.vendor_id THEN 'VENDOR' WHEN p.distributor_id THEN 'DISTRIBUTOR' ELSE 'RESELLER' END,
+       p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+FROM purchase_orders p
+WHERE p.status = 'DRAFT' AND p.recorded_by_organization_id IS NOT NULL AND (?)`
+
+// Scope selects the purchase orders whose visibility a change may alter, as
+// a condition on purchase_orders p.
+type Scope struct{ cond schema.QueryWithArgs }
+
+// PurchaseOrder scopes a refresh to one purchase order.
+func PurchaseOrder(id int64) Scope { return Scope{bun.SafeQuery("p.id = ?", id)} }
+
+// Edge scopes a refresh to the purchase orders a grant on upstream→downstream
+// gates: those with that distributor→reseller or reseller→customer pair.
+func Edge(upstreamID, downstreamID int64) Scope {
+	return Scope{bun.SafeQuery(
+		"(p.distributor_id = ? AND p.reseller_id = ?) OR (p.reseller_id = ? AND p.customer_id = ?)",
+		upstreamID, downstreamID, upstreamID, downstreamID)}
+}
+
+// Everything scopes a refresh to every purchase order (bulk loads, repair).
+func Everything() Scope { return Scope{bun.SafeQuery("1 = 1")} }
+
+// Refresh re-derives the visibility rows of the purchase orders in scope.
+// Call it in the transaction that changed what the rule depends on.
+//
+// On PostgreSQL it first locks the orders in scope. A change to a grant
+// therefore waits for any transaction still changing one of its orders, and
+// then derives from what that transaction committed; a new order locks its
+// chain's edges (FOR SHARE) before it derives its own rows, so a grant
+// change and a new order never both miss each other.
+func Refresh(ctx context.Context, tx bun.IDB, s Scope) error {
+	if database.IsPostgres(tx) {
+		var ids []int64
+		q := tx.NewSelect().TableExpr("purchase_orders AS p").Column("p.id").Where("?", s.cond).Order("p.id")
+		if err := database.LockForUpdate(q).Scan(ctx, &ids); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+	}
+	if _, err := tx.NewRaw(`DELETE FROM purchase_order_visibility WHERE purchase_order_id IN
+		(SELECT p.id FROM purchase_orders p WHERE ?)`, s.cond).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.NewRaw(`INSERT INTO purchase_order_visibility
+		(viewer_organization_id, purchase_order_id, party, created_at, status, vendor_id, customer_id, reseller_id, distributor_id)
+		`+deriveSQL, s.cond, s.cond, s.cond, s.cond, s.cond).Exec(ctx)
+	return err
+}
