@@ -122,4 +122,3 @@ func loadDemo(ctx context.Context, db *bun.DB, stdout io.Writer) error {
 	}
 	return nil
 }
-

@@ -36,6 +36,8 @@ type CreateProductInput struct {
 var (
 	skuPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	// amountPattern is a plain decimal: no sign, exponent or grouping.
+	amountPattern = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,4})?$`)
 )
 
 // CreateProduct adds a product to a vendor's catalog; the vendor's OWNER or
@@ -83,15 +85,17 @@ func (s *Service) CreateProduct(ctx context.Context, in CreateProductInput) (*do
 	return p, nil
 }
 
-// NormalizeMoney checks an amount is an exact decimal with at most four
-// places and the currency an ISO 4217 code, and returns their canonical form.
+// NormalizeMoney checks an amount is a plain decimal of at most 15 digits
+// and 4 places and the currency an ISO 4217 code, and returns their
+// canonical form.
 func NormalizeMoney(field string, m domain.Money) (domain.Money, error) {
-	d, err := decimal.NewFromString(strings.TrimSpace(m.Amount))
-	if err != nil || len(m.Amount) > 40 {
-		return m, domain.FieldErrorf(domain.CodeInvalid, field+".amount", "amount must be a decimal number such as \"12.50\"")
+	if !amountPattern.MatchString(m.Amount) {
+		return m, domain.FieldErrorf(domain.CodeInvalid, field+".amount",
+			"amount must be a plain decimal such as \"12.50\": zero or more, at most 15 digits and 4 decimal places")
 	}
-	if d.IsNegative() || !d.Equal(d.Truncate(4)) {
-		return m, domain.FieldErrorf(domain.CodeInvalid, field+".amount", "amount must be zero or positive with at most 4 decimal places")
+	d, err := decimal.NewFromString(m.Amount)
+	if err != nil {
+		return m, domain.FieldErrorf(domain.CodeInvalid, field+".amount", "amount must be a decimal number such as \"12.50\"")
 	}
 	if !currencyPattern.MatchString(m.Currency) {
 		return m, domain.FieldErrorf(domain.CodeInvalid, field+".currency", "currency must be an ISO 4217 code such as EUR")

@@ -217,7 +217,7 @@ func (s *Service) ChannelEdges(ctx context.Context, orgID int64, f EdgeFilter, p
 	}
 	q := filtered(s.db.NewSelect())
 	var afterID int64
-	if ok, err := page.ScanAfter(&afterID); err != nil {
+	if ok, err := page.ScanAfter("channelEdges", &afterID); err != nil {
 		return nil, err
 	} else if ok {
 		q = q.Where("e.id > ?", afterID)
@@ -232,7 +232,7 @@ func (s *Service) ChannelEdges(ctx context.Context, orgID int64, f EdgeFilter, p
 	}
 	conn.Nodes = edges
 	for _, e := range edges {
-		conn.Cursors = append(conn.Cursors, relay.Cursor(e.ID))
+		conn.Cursors = append(conn.Cursors, relay.Cursor("channelEdges", e.ID))
 	}
 	conn.Count = func(ctx context.Context) (int, error) {
 		n, err := filtered(s.db.NewSelect().TableExpr("channel_edges AS e")).Count(ctx)

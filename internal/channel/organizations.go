@@ -167,7 +167,7 @@ func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page 
 	q := filtered(s.db.NewSelect())
 	var afterName string
 	var afterID int64
-	if ok, err := page.ScanAfter(&afterName, &afterID); err != nil {
+	if ok, err := page.ScanAfter("organizations", &afterName, &afterID); err != nil {
 		return nil, err
 	} else if ok {
 		q = q.Where("(o.name > ? OR (o.name = ? AND o.id > ?))", afterName, afterName, afterID)
@@ -182,7 +182,7 @@ func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page 
 	}
 	conn.Nodes = orgs
 	for _, o := range orgs {
-		conn.Cursors = append(conn.Cursors, relay.Cursor(o.Name, o.ID))
+		conn.Cursors = append(conn.Cursors, relay.Cursor("organizations", o.Name, o.ID))
 	}
 	conn.Count = func(ctx context.Context) (int, error) {
 		n, err := filtered(s.db.NewSelect().TableExpr("organizations AS o")).Count(ctx)

@@ -97,7 +97,7 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 	q := filtered(s.visible(viewer))
 	var afterAt time.Time
 	var afterID int64
-	if ok, err := page.ScanAfter(&afterAt, &afterID); err != nil {
+	if ok, err := page.ScanAfter("purchaseOrders", &afterAt, &afterID); err != nil {
 		return nil, err
 	} else if ok {
 		q = q.Where("(v.created_at < ? OR (v.created_at = ? AND v.purchase_order_id < ?))", afterAt, afterAt, afterID)
@@ -112,7 +112,7 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 	}
 	conn.Nodes = pos
 	for _, po := range pos {
-		conn.Cursors = append(conn.Cursors, relay.Cursor(po.CreatedAt, po.ID))
+		conn.Cursors = append(conn.Cursors, relay.Cursor("purchaseOrders", po.CreatedAt, po.ID))
 	}
 	conn.Count = func(ctx context.Context) (int, error) {
 		n, err := filtered(visibility.PurchaseOrders(s.db, viewer)).Count(ctx)
@@ -315,8 +315,12 @@ func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, 
 	return po.ID, visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID))
 }
 
-// checkParties checks every organization the order names is one the viewer
-// may see and of the kind its place on the order needs.
+// checkParties checks every organization the order names is of the kind its
+// place on the order needs, and that the viewer may see it (SPEC §1.5) —
+// except the vendor: a vendor publishes the public catalog (SPEC §4.1), so
+// any viewer may name one, and a reseller buying through a distributor must
+// name a vendor it is not joined to. lockChain then proves the vendor is
+// upstream of the order's chain.
 func checkParties(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in CreateInput) error {
 	parties := []struct {
 		field string
@@ -328,21 +332,35 @@ func checkParties(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in Cre
 		{"resellerId", in.ResellerID, domain.KindReseller},
 		{"customerId", &in.CustomerID, domain.KindCustomer},
 	}
+	var ids []int64
+	for _, p := range parties[1:] {
+		if p.id != nil {
+			ids = append(ids, *p.id)
+		}
+	}
+	var found []domain.Organization
+	q := tx.NewSelect().Model(&found).Where("o.id IN (?)", bun.In(ids))
+	q = visibility.RestrictOrganizations(q, viewer, "o.id").WhereOr("o.id = ? AND o.kind = 'VENDOR'", in.VendorID)
+	if err := q.Scan(ctx); err != nil {
+		return err
+	}
+	kinds := map[int64]domain.OrganizationKind{}
+	for _, o := range found {
+		kinds[o.ID] = o.Kind
+	}
 	for _, p := range parties {
 		if p.id == nil {
 			continue
 		}
-		var org domain.Organization
-		q := tx.NewSelect().Model(&org).Where("o.id = ?", *p.id)
-		err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx)
-		if errors.Is(err, sql.ErrNoRows) {
+		kind, ok := kinds[*p.id]
+		if !ok && p.field == "vendorId" {
+			return domain.FieldErrorf(domain.CodeInvalid, p.field, "vendorId must name a VENDOR")
+		}
+		if !ok {
 			return domain.FieldErrorf(domain.CodeNotFound, p.field, "organization not found")
 		}
-		if err != nil {
-			return err
-		}
-		if org.Kind != p.kind {
-			return domain.FieldErrorf(domain.CodeInvalid, p.field, "%s must name a %s, not a %s", p.field, p.kind, org.Kind)
+		if kind != p.kind {
+			return domain.FieldErrorf(domain.CodeInvalid, p.field, "%s must name a %s, not a %s", p.field, p.kind, kind)
 		}
 	}
 	return nil

@@ -104,9 +104,10 @@ func NewPage(first *int, after *string) (Page, error) {
 	return p, nil
 }
 
-// Cursor encodes the keyset values of a row as an opaque cursor.
-func Cursor(values ...any) string {
-	b, _ := json.Marshal(values)
+// Cursor encodes the keyset values of a row in the named list as an opaque
+// cursor; naming the list lets ScanAfter refuse another list's cursor.
+func Cursor(list string, values ...any) string {
+	b, _ := json.Marshal(append([]any{list}, values...))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -126,18 +127,21 @@ func decodeCursor(c string) ([]json.RawMessage, error) {
 	return values, nil
 }
 
-// ScanAfter decodes the page's cursor into dst, one pointer per keyset
-// value; it reports false for the first page.
-func (p Page) ScanAfter(dst ...any) (bool, error) {
+// ScanAfter decodes the page's cursor, which must be one of the named
+// list's, into dst, one pointer per keyset value; it reports false for the
+// first page.
+func (p Page) ScanAfter(list string, dst ...any) (bool, error) {
 	if p.After == nil {
 		return false, nil
 	}
-	if len(p.After) != len(dst) {
-		return false, domain.FieldErrorf(domain.CodeInvalid, "after", "the cursor is not one of this list's cursors")
+	foreign := domain.FieldErrorf(domain.CodeInvalid, "after", "the cursor is not one of this list's cursors")
+	var name string
+	if len(p.After) != len(dst)+1 || json.Unmarshal(p.After[0], &name) != nil || name != list {
+		return false, foreign
 	}
-	for i, v := range p.After {
+	for i, v := range p.After[1:] {
 		if err := json.Unmarshal(v, dst[i]); err != nil {
-			return false, domain.FieldErrorf(domain.CodeInvalid, "after", "the cursor is not one of this list's cursors")
+			return false, foreign
 		}
 	}
 	return true, nil

@@ -32,6 +32,8 @@ CREATE TABLE channel_edges (
 -- At most one edge that is not REMOVED joins a pair (SPEC §2.1).
 CREATE UNIQUE INDEX channel_edges_current_pair ON channel_edges (upstream_id, downstream_id) WHERE status <> 'REMOVED';
 --bun:split
+CREATE INDEX channel_edges_by_upstream ON channel_edges (upstream_id, status);
+--bun:split
 CREATE INDEX channel_edges_by_downstream ON channel_edges (downstream_id, upstream_id);
 --bun:split
 CREATE INDEX channel_edges_grants ON channel_edges (upstream_id, downstream_id) WHERE status = 'ACTIVE' AND purchase_order_view;
