@@ -223,22 +223,14 @@ func (s *Service) ChannelEdges(ctx context.Context, orgID int64, f EdgeFilter, p
 		q = q.Where("e.id > ?", afterID)
 	}
 	var edges []*domain.ChannelEdge
-	if err := q.Model(&edges).Order("e.id").Limit(int64(page.First + 1)).Scan(ctx); err != nil {
+	if err := q.Model(&edges).Order("e.id").Limit(page.Limit()).Scan(ctx); err != nil {
 		return nil, err
 	}
-	conn := &relay.Connection[*domain.ChannelEdge]{HasPrevious: page.After != nil}
-	if len(edges) > page.First {
-		edges, conn.HasNextPage = edges[:page.First], true
-	}
-	conn.Nodes = edges
-	for _, e := range edges {
-		conn.Cursors = append(conn.Cursors, relay.Cursor("channelEdges", e.ID))
-	}
-	conn.Count = func(ctx context.Context) (int, error) {
+	cursor := func(e *domain.ChannelEdge) string { return relay.Cursor("channelEdges", e.ID) }
+	return relay.NewConnection(page, edges, cursor, func(ctx context.Context) (int, error) {
 		n, err := filtered(s.db.NewSelect().TableExpr("channel_edges AS e")).Count(ctx)
 		return int(n), err
-	}
-	return conn, nil
+	}), nil
 }
 
 // fieldOf names the input field a NOT_FOUND or invalid-ID error is about.

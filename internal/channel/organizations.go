@@ -173,22 +173,14 @@ func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page 
 		q = q.Where("(o.name > ? OR (o.name = ? AND o.id > ?))", afterName, afterName, afterID)
 	}
 	var orgs []*domain.Organization
-	if err := q.Model(&orgs).OrderExpr("o.name ASC, o.id ASC").Limit(int64(page.First + 1)).Scan(ctx); err != nil {
+	if err := q.Model(&orgs).OrderExpr("o.name ASC, o.id ASC").Limit(page.Limit()).Scan(ctx); err != nil {
 		return nil, err
 	}
-	conn := &relay.Connection[*domain.Organization]{HasPrevious: page.After != nil}
-	if len(orgs) > page.First {
-		orgs, conn.HasNextPage = orgs[:page.First], true
-	}
-	conn.Nodes = orgs
-	for _, o := range orgs {
-		conn.Cursors = append(conn.Cursors, relay.Cursor("organizations", o.Name, o.ID))
-	}
-	conn.Count = func(ctx context.Context) (int, error) {
+	cursor := func(o *domain.Organization) string { return relay.Cursor("organizations", o.Name, o.ID) }
+	return relay.NewConnection(page, orgs, cursor, func(ctx context.Context) (int, error) {
 		n, err := filtered(s.db.NewSelect().TableExpr("organizations AS o")).Count(ctx)
 		return int(n), err
-	}
-	return conn, nil
+	}), nil
 }
 
 func loadOrganization(ctx context.Context, db bun.IDB, id int64) (*domain.Organization, error) {

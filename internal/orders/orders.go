@@ -103,22 +103,14 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 		q = q.Where("(v.created_at < ? OR (v.created_at = ? AND v.purchase_order_id < ?))", afterAt, afterAt, afterID)
 	}
 	var pos []*domain.PurchaseOrder
-	if err := q.OrderExpr("v.created_at DESC, v.purchase_order_id DESC").Limit(int64(page.First+1)).Scan(ctx, &pos); err != nil {
+	if err := q.OrderExpr("v.created_at DESC, v.purchase_order_id DESC").Limit(page.Limit()).Scan(ctx, &pos); err != nil {
 		return nil, err
 	}
-	conn := &relay.Connection[*domain.PurchaseOrder]{HasPrevious: page.After != nil}
-	if len(pos) > page.First {
-		pos, conn.HasNextPage = pos[:page.First], true
-	}
-	conn.Nodes = pos
-	for _, po := range pos {
-		conn.Cursors = append(conn.Cursors, relay.Cursor("purchaseOrders", po.CreatedAt, po.ID))
-	}
-	conn.Count = func(ctx context.Context) (int, error) {
+	cursor := func(po *domain.PurchaseOrder) string { return relay.Cursor("purchaseOrders", po.CreatedAt, po.ID) }
+	return relay.NewConnection(page, pos, cursor, func(ctx context.Context) (int, error) {
 		n, err := filtered(visibility.PurchaseOrders(s.db, viewer)).Count(ctx)
 		return int(n), err
-	}
-	return conn, nil
+	}), nil
 }
 
 // LinesByOrder loads the lines of purchase orders the caller has already

@@ -156,3 +156,22 @@ type Connection[T any] struct {
 	HasPrevious bool
 	Count       func(ctx context.Context) (int, error)
 }
+
+// NewConnection makes a page from rows fetched with a limit of page.First+1:
+// the extra row only says that more follow.
+func NewConnection[T any](page Page, rows []T, cursor func(T) string, count func(context.Context) (int, error)) *Connection[T] {
+	c := &Connection[T]{HasPrevious: page.After != nil, Count: count}
+	if len(rows) > page.First {
+		rows, c.HasNextPage = rows[:page.First], true
+	}
+	c.Nodes = rows
+	c.Cursors = make([]string, len(rows))
+	for i, r := range rows {
+		c.Cursors[i] = cursor(r)
+	}
+	return c
+}
+
+// Limit is the row limit of a page's query: one more than the page, to tell
+// whether another page follows.
+func (p Page) Limit() int64 { return int64(p.First + 1) }

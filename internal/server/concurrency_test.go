@@ -98,4 +98,3 @@ func TestConcurrentRetries(t *testing.T) {
 		}
 	})
 }
-

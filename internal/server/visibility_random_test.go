@@ -22,7 +22,7 @@ import (
 )
 
 var (
-	graphsFlag = flag.Int("graphs", 1000, "random channel graphs per database in TestVisibilityMatchesModel")
+	graphsFlag = flag.Int("graphs", defaultGraphs, "random channel graphs per database in TestVisibilityMatchesModel")
 	seedFlag   = flag.Uint64("seed", 0, "first seed of TestVisibilityMatchesModel (0: from the clock)")
 )
 
