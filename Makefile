@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test test-short generate check-generated lint random clean
+.PHONY: run build test generate check-generated lint random bench-push clean
 
 ## run: build and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
 run:
@@ -23,6 +23,11 @@ test:
 RANDOM_GRAPHS ?= 20000
 random:
 	$(GO) test -count=1 -timeout 120m -run TestVisibilityMatchesModel ./internal/server/ -graphs $(RANDOM_GRAPHS)
+
+## bench-push: commit-to-push latency and memory per idle subscriber, beside a raw floor
+## (PostgreSQL, 1,000 and 10,000 subscribers; a few minutes). Numbers go in docs/performance.md.
+bench-push:
+	$(GO) test -count=1 -timeout 60m -run TestPushBenchmark ./internal/pushbench -v -push-bench
 
 ## generate: regenerate gqlgen's code from schema.graphqls
 generate:

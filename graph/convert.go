@@ -137,3 +137,15 @@ func purchaseOrderFilter(filter *model.PurchaseOrderFilter) (orders.Filter, erro
 	f.DistributorID, err = relay.ParseOptionalID("filter.distributorId", relay.TypeOrganization, filter.DistributorID)
 	return f, err
 }
+
+// eventOf wraps the object an event names, or skips the event (nil) when
+// the viewer may not see the object.
+func eventOf[T, E any](obj *T, err error, wrap func(*T) *E) (*E, error) {
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return wrap(obj), nil
+}

@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	ChannelEdge() ChannelEdgeResolver
 	ChannelEdgeConnection() ChannelEdgeConnectionResolver
 	Mutation() MutationResolver
+	Notification() NotificationResolver
 	Organization() OrganizationResolver
 	OrganizationConnection() OrganizationConnectionResolver
 	Product() ProductResolver
@@ -41,6 +42,8 @@ type ResolverRoot interface {
 	PurchaseOrderConnection() PurchaseOrderConnectionResolver
 	PurchaseOrderLine() PurchaseOrderLineResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
+	Tenant() TenantResolver
 	Viewer() ViewerResolver
 }
 
@@ -84,6 +87,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ChannelEdgeEvent struct {
+		ChannelEdge func(childComplexity int) int
+		Cursor      func(childComplexity int) int
+	}
+
 	ChannelEdgePayload struct {
 		ChannelEdge func(childComplexity int) int
 		UserErrors  func(childComplexity int) int
@@ -117,10 +125,19 @@ type ComplexityRoot struct {
 		CreateOrganization        func(childComplexity int, input model.CreateOrganizationInput) int
 		CreateProduct             func(childComplexity int, input model.CreateProductInput) int
 		CreatePurchaseOrder       func(childComplexity int, input model.CreatePurchaseOrderInput) int
+		CreateTenant              func(childComplexity int, input model.CreateTenantInput) int
 		RemoveChannelEdge         func(childComplexity int, input model.RemoveChannelEdgeInput) int
+		ReportTenantProvisioning  func(childComplexity int, input model.ReportTenantProvisioningInput) int
 		RevokeAPIToken            func(childComplexity int, input model.RevokeAPITokenInput) int
 		SetPurchaseOrderView      func(childComplexity int, input model.SetPurchaseOrderViewInput) int
 		UpdatePurchaseOrderStatus func(childComplexity int, input model.UpdatePurchaseOrderStatusInput) int
+	}
+
+	Notification struct {
+		CreatedAt func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Message   func(childComplexity int) int
+		Tenant    func(childComplexity int) int
 	}
 
 	Organization struct {
@@ -132,6 +149,7 @@ type ComplexityRoot struct {
 		Kind         func(childComplexity int) int
 		Name         func(childComplexity int) int
 		Segment      func(childComplexity int) int
+		Tenants      func(childComplexity int) int
 	}
 
 	OrganizationConnection struct {
@@ -187,6 +205,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PurchaseOrderEvent struct {
+		Cursor        func(childComplexity int) int
+		PurchaseOrder func(childComplexity int) int
+	}
+
 	PurchaseOrderLine struct {
 		Position func(childComplexity int) int
 		Product  func(childComplexity int) int
@@ -202,16 +225,44 @@ type ComplexityRoot struct {
 	Query struct {
 		Node           func(childComplexity int, id string) int
 		Nodes          func(childComplexity int, ids []string) int
+		Notifications  func(childComplexity int, first *int) int
 		Organization   func(childComplexity int, id string) int
 		Organizations  func(childComplexity int, first *int, after *string, filter *model.OrganizationFilter) int
 		Product        func(childComplexity int, id string) int
 		PurchaseOrder  func(childComplexity int, id string) int
 		PurchaseOrders func(childComplexity int, first *int, after *string, filter *model.PurchaseOrderFilter) int
+		Tenant         func(childComplexity int, id string) int
 		Viewer         func(childComplexity int) int
 	}
 
 	RevokeApiTokenPayload struct {
 		APIToken   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	Subscription struct {
+		ChannelEdgeUpdated        func(childComplexity int, after *string) int
+		PurchaseOrderUpdated      func(childComplexity int, after *string) int
+		TenantProvisioningUpdated func(childComplexity int, after *string) int
+	}
+
+	Tenant struct {
+		CreatedAt     func(childComplexity int) int
+		Customer      func(childComplexity int) int
+		Domain        func(childComplexity int) int
+		FailureReason func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Status        func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+	}
+
+	TenantEvent struct {
+		Cursor func(childComplexity int) int
+		Tenant func(childComplexity int) int
+	}
+
+	TenantPayload struct {
+		Tenant     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -258,6 +309,11 @@ type MutationResolver interface {
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.CreateProductPayload, error)
 	CreatePurchaseOrder(ctx context.Context, input model.CreatePurchaseOrderInput) (*model.PurchaseOrderPayload, error)
 	UpdatePurchaseOrderStatus(ctx context.Context, input model.UpdatePurchaseOrderStatusInput) (*model.PurchaseOrderPayload, error)
+	CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.TenantPayload, error)
+	ReportTenantProvisioning(ctx context.Context, input model.ReportTenantProvisioningInput) (*model.TenantPayload, error)
+}
+type NotificationResolver interface {
+	Tenant(ctx context.Context, obj *domain.Notification) (*domain.Tenant, error)
 }
 type OrganizationResolver interface {
 	ID(ctx context.Context, obj *domain.Organization) (string, error)
@@ -266,6 +322,7 @@ type OrganizationResolver interface {
 	Industry(ctx context.Context, obj *domain.Organization) (*string, error)
 	Segment(ctx context.Context, obj *domain.Organization) (*string, error)
 
+	Tenants(ctx context.Context, obj *domain.Organization) ([]*domain.Tenant, error)
 	ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) (*model.ChannelEdgeConnection, error)
 }
 type OrganizationConnectionResolver interface {
@@ -299,6 +356,19 @@ type QueryResolver interface {
 	PurchaseOrder(ctx context.Context, id string) (*domain.PurchaseOrder, error)
 	PurchaseOrders(ctx context.Context, first *int, after *string, filter *model.PurchaseOrderFilter) (*model.PurchaseOrderConnection, error)
 	Product(ctx context.Context, id string) (*domain.Product, error)
+	Tenant(ctx context.Context, id string) (*domain.Tenant, error)
+	Notifications(ctx context.Context, first *int) ([]*domain.Notification, error)
+}
+type SubscriptionResolver interface {
+	PurchaseOrderUpdated(ctx context.Context, after *string) (<-chan *model.PurchaseOrderEvent, error)
+	TenantProvisioningUpdated(ctx context.Context, after *string) (<-chan *model.TenantEvent, error)
+	ChannelEdgeUpdated(ctx context.Context, after *string) (<-chan *model.ChannelEdgeEvent, error)
+}
+type TenantResolver interface {
+	ID(ctx context.Context, obj *domain.Tenant) (string, error)
+
+	Customer(ctx context.Context, obj *domain.Tenant) (*domain.Organization, error)
+	FailureReason(ctx context.Context, obj *domain.Tenant) (*string, error)
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *domain.Viewer) (*domain.Organization, error)
@@ -471,6 +541,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChannelEdgeEdge.Node(childComplexity), true
 
+	case "ChannelEdgeEvent.channelEdge":
+		if e.ComplexityRoot.ChannelEdgeEvent.ChannelEdge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelEdgeEvent.ChannelEdge(childComplexity), true
+	case "ChannelEdgeEvent.cursor":
+		if e.ComplexityRoot.ChannelEdgeEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelEdgeEvent.Cursor(childComplexity), true
+
 	case "ChannelEdgePayload.channelEdge":
 		if e.ComplexityRoot.ChannelEdgePayload.ChannelEdge == nil {
 			break
@@ -608,6 +691,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePurchaseOrder(childComplexity, args["input"].(model.CreatePurchaseOrderInput)), true
+	case "Mutation.createTenant":
+		if e.ComplexityRoot.Mutation.CreateTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTenant(childComplexity, args["input"].(model.CreateTenantInput)), true
 	case "Mutation.removeChannelEdge":
 		if e.ComplexityRoot.Mutation.RemoveChannelEdge == nil {
 			break
@@ -619,6 +713,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveChannelEdge(childComplexity, args["input"].(model.RemoveChannelEdgeInput)), true
+	case "Mutation.reportTenantProvisioning":
+		if e.ComplexityRoot.Mutation.ReportTenantProvisioning == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportTenantProvisioning_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportTenantProvisioning(childComplexity, args["input"].(model.ReportTenantProvisioningInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -652,6 +757,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePurchaseOrderStatus(childComplexity, args["input"].(model.UpdatePurchaseOrderStatusInput)), true
+
+	case "Notification.createdAt":
+		if e.ComplexityRoot.Notification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.CreatedAt(childComplexity), true
+	case "Notification.kind":
+		if e.ComplexityRoot.Notification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Kind(childComplexity), true
+	case "Notification.message":
+		if e.ComplexityRoot.Notification.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Message(childComplexity), true
+	case "Notification.tenant":
+		if e.ComplexityRoot.Notification.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Tenant(childComplexity), true
 
 	case "Organization.channelEdges":
 		if e.ComplexityRoot.Organization.ChannelEdges == nil {
@@ -706,6 +836,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.Segment(childComplexity), true
+	case "Organization.tenants":
+		if e.ComplexityRoot.Organization.Tenants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.Tenants(childComplexity), true
 
 	case "OrganizationConnection.edges":
 		if e.ComplexityRoot.OrganizationConnection.Edges == nil {
@@ -906,6 +1042,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PurchaseOrderEdge.Node(childComplexity), true
 
+	case "PurchaseOrderEvent.cursor":
+		if e.ComplexityRoot.PurchaseOrderEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderEvent.Cursor(childComplexity), true
+	case "PurchaseOrderEvent.purchaseOrder":
+		if e.ComplexityRoot.PurchaseOrderEvent.PurchaseOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderEvent.PurchaseOrder(childComplexity), true
+
 	case "PurchaseOrderLine.position":
 		if e.ComplexityRoot.PurchaseOrderLine.Position == nil {
 			break
@@ -966,6 +1115,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.notifications":
+		if e.ComplexityRoot.Query.Notifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Notifications(childComplexity, args["first"].(*int)), true
 	case "Query.organization":
 		if e.ComplexityRoot.Query.Organization == nil {
 			break
@@ -1021,6 +1181,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PurchaseOrders(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.PurchaseOrderFilter)), true
+	case "Query.tenant":
+		if e.ComplexityRoot.Query.Tenant == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Tenant(childComplexity, args["id"].(string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1040,6 +1211,109 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevokeApiTokenPayload.UserErrors(childComplexity), true
+
+	case "Subscription.channelEdgeUpdated":
+		if e.ComplexityRoot.Subscription.ChannelEdgeUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_channelEdgeUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ChannelEdgeUpdated(childComplexity, args["after"].(*string)), true
+	case "Subscription.purchaseOrderUpdated":
+		if e.ComplexityRoot.Subscription.PurchaseOrderUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_purchaseOrderUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PurchaseOrderUpdated(childComplexity, args["after"].(*string)), true
+	case "Subscription.tenantProvisioningUpdated":
+		if e.ComplexityRoot.Subscription.TenantProvisioningUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_tenantProvisioningUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.TenantProvisioningUpdated(childComplexity, args["after"].(*string)), true
+
+	case "Tenant.createdAt":
+		if e.ComplexityRoot.Tenant.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.CreatedAt(childComplexity), true
+	case "Tenant.customer":
+		if e.ComplexityRoot.Tenant.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Customer(childComplexity), true
+	case "Tenant.domain":
+		if e.ComplexityRoot.Tenant.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Domain(childComplexity), true
+	case "Tenant.failureReason":
+		if e.ComplexityRoot.Tenant.FailureReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.FailureReason(childComplexity), true
+	case "Tenant.id":
+		if e.ComplexityRoot.Tenant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.ID(childComplexity), true
+	case "Tenant.status":
+		if e.ComplexityRoot.Tenant.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Status(childComplexity), true
+	case "Tenant.updatedAt":
+		if e.ComplexityRoot.Tenant.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.UpdatedAt(childComplexity), true
+
+	case "TenantEvent.cursor":
+		if e.ComplexityRoot.TenantEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantEvent.Cursor(childComplexity), true
+	case "TenantEvent.tenant":
+		if e.ComplexityRoot.TenantEvent.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantEvent.Tenant(childComplexity), true
+
+	case "TenantPayload.tenant":
+		if e.ComplexityRoot.TenantPayload.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantPayload.Tenant(childComplexity), true
+	case "TenantPayload.userErrors":
+		if e.ComplexityRoot.TenantPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantPayload.UserErrors(childComplexity), true
 
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
@@ -1094,11 +1368,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateOrganizationInput", ec.unmarshalInputCreateOrganizationInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("CreatePurchaseOrderInput", ec.unmarshalInputCreatePurchaseOrderInput),
+			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("OrganizationFilter", ec.unmarshalInputOrganizationFilter),
 			graphql.NewInputUnmarshaler("PurchaseOrderFilter", ec.unmarshalInputPurchaseOrderFilter),
 			graphql.NewInputUnmarshaler("PurchaseOrderLineInput", ec.unmarshalInputPurchaseOrderLineInput),
 			graphql.NewInputUnmarshaler("RemoveChannelEdgeInput", ec.unmarshalInputRemoveChannelEdgeInput),
+			graphql.NewInputUnmarshaler("ReportTenantProvisioningInput", ec.unmarshalInputReportTenantProvisioningInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("SetPurchaseOrderViewInput", ec.unmarshalInputSetPurchaseOrderViewInput),
 			graphql.NewInputUnmarshaler("UpdatePurchaseOrderStatusInput", ec.unmarshalInputUpdatePurchaseOrderStatusInput),
@@ -1146,6 +1422,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -1207,6 +1500,64 @@ type Query {
   "The purchase orders you may see (SPEC §3.2), newest first."
   purchaseOrders(first: Int, after: String, filter: PurchaseOrderFilter): PurchaseOrderConnection!
   product(id: ID!): Product
+  tenant(id: ID!): Tenant
+  "Your organization's notifications, newest first (at most 100)."
+  notifications(first: Int): [Notification!]!
+}
+
+"""
+Live updates (SPEC §7.3), over a websocket at /graphql with the graphql-transport-ws or the legacy
+graphql-ws subprotocol; send the token in connection_init as {"Authorization": "Bearer <token>"}.
+Each event carries a cursor: pass the last one you received as ` + "`" + `after` + "`" + ` to replay what you missed, then
+continue live. An event reaches you only if you may see its object when it commits and when it is
+delivered, resolved as you (so a customer never receives a distributor).
+"""
+type Subscription {
+  purchaseOrderUpdated(after: String): PurchaseOrderEvent
+  tenantProvisioningUpdated(after: String): TenantEvent
+  channelEdgeUpdated(after: String): ChannelEdgeEvent
+}
+
+type PurchaseOrderEvent {
+  cursor: String!
+  purchaseOrder: PurchaseOrder!
+}
+
+type TenantEvent {
+  cursor: String!
+  tenant: Tenant!
+}
+
+type ChannelEdgeEvent {
+  cursor: String!
+  channelEdge: ChannelEdge!
+}
+
+enum TenantStatus {
+  REQUESTED
+  PROVISIONING
+  VERIFYING
+  ACTIVE
+  FAILED
+}
+
+type Tenant implements Node {
+  id: ID!
+  "Lower-cased; unique across the deployment."
+  domain: String!
+  status: TenantStatus!
+  customer: Organization!
+  "Why provisioning FAILED; null otherwise."
+  failureReason: String
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+type Notification {
+  kind: String!
+  message: String!
+  tenant: Tenant
+  createdAt: Time!
 }
 
 type Viewer {
@@ -1243,6 +1594,8 @@ type Organization implements Node {
   "Customers only: COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT."
   segment: String
   createdAt: Time!
+  "Customers only: their tenants."
+  tenants: [Tenant!]!
   """
   The organization's channel edges you may see. DOWNSTREAM lists the organizations it sells to
   (a reseller's customers, a distributor's resellers and customers) with each edge's
@@ -1439,6 +1792,28 @@ type Mutation {
   createProduct(input: CreateProductInput!): CreateProductPayload!
   createPurchaseOrder(input: CreatePurchaseOrderInput!): PurchaseOrderPayload!
   updatePurchaseOrderStatus(input: UpdatePurchaseOrderStatusInput!): PurchaseOrderPayload!
+  "Request a tenant for a customer; provisioning goes on asynchronously (watch tenantProvisioningUpdated)."
+  createTenant(input: CreateTenantInput!): TenantPayload!
+  "For an external fulfilment system (a vendor's token): report a provisioning step."
+  reportTenantProvisioning(input: ReportTenantProvisioningInput!): TenantPayload!
+}
+
+input CreateTenantInput {
+  customerId: ID!
+  "A DNS name such as contoso.example.com; case-insensitive."
+  domain: String!
+}
+
+input ReportTenantProvisioningInput {
+  tenantId: ID!
+  status: TenantStatus!
+  "Required with FAILED."
+  failureReason: String
+}
+
+type TenantPayload {
+  tenant: Tenant
+  userErrors: [UserError!]!
 }
 
 input CreateOrganizationInput {
@@ -1633,6 +2008,16 @@ func (ec *executionContext) childFields_ChannelEdgeEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ChannelEdgeEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ChannelEdgeEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ChannelEdgeEvent_cursor(ctx, field)
+	case "channelEdge":
+		return ec.fieldContext_ChannelEdgeEvent_channelEdge(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelEdgeEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_ChannelEdgePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "channelEdge":
@@ -1685,6 +2070,20 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
 }
 
+func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Notification_kind(ctx, field)
+	case "message":
+		return ec.fieldContext_Notification_message(ctx, field)
+	case "tenant":
+		return ec.fieldContext_Notification_tenant(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notification_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
+}
+
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1701,6 +2100,8 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_segment(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Organization_createdAt(ctx, field)
+	case "tenants":
+		return ec.fieldContext_Organization_tenants(ctx, field)
 	case "channelEdges":
 		return ec.fieldContext_Organization_channelEdges(ctx, field)
 	}
@@ -1813,6 +2214,16 @@ func (ec *executionContext) childFields_PurchaseOrderEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrderEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PurchaseOrderEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PurchaseOrderEvent_cursor(ctx, field)
+	case "purchaseOrder":
+		return ec.fieldContext_PurchaseOrderEvent_purchaseOrder(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrderEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_PurchaseOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "position":
@@ -1845,6 +2256,46 @@ func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Contex
 		return ec.fieldContext_RevokeApiTokenPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Tenant_id(ctx, field)
+	case "domain":
+		return ec.fieldContext_Tenant_domain(ctx, field)
+	case "status":
+		return ec.fieldContext_Tenant_status(ctx, field)
+	case "customer":
+		return ec.fieldContext_Tenant_customer(ctx, field)
+	case "failureReason":
+		return ec.fieldContext_Tenant_failureReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Tenant_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Tenant_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TenantEvent_cursor(ctx, field)
+	case "tenant":
+		return ec.fieldContext_TenantEvent_tenant(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tenant":
+		return ec.fieldContext_TenantPayload_tenant(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_TenantPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2071,12 +2522,40 @@ func (ec *executionContext) field_Mutation_createPurchaseOrder_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateTenantInput, error) {
+			return ec.unmarshalNCreateTenantInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐCreateTenantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeChannelEdge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RemoveChannelEdgeInput, error) {
 			return ec.unmarshalNRemoveChannelEdgeInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐRemoveChannelEdgeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reportTenantProvisioning_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportTenantProvisioningInput, error) {
+			return ec.unmarshalNReportTenantProvisioningInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐReportTenantProvisioningInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2215,6 +2694,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_organization_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2314,6 +2807,62 @@ func (ec *executionContext) field_Query_purchaseOrders_args(ctx context.Context,
 		return nil, err
 	}
 	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_tenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_channelEdgeUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_purchaseOrderUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_tenantProvisioningUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
 	return args, nil
 }
 
@@ -2996,6 +3545,61 @@ func (ec *executionContext) _ChannelEdgeEdge_node(ctx context.Context, field gra
 func (ec *executionContext) fieldContext_ChannelEdgeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ChannelEdgeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelEdgeEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChannelEdgeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelEdgeEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelEdgeEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelEdgeEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelEdgeEvent_channelEdge(ctx context.Context, field graphql.CollectedField, obj *model.ChannelEdgeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelEdgeEvent_channelEdge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelEdge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.ChannelEdge) graphql.Marshaler {
+			return ec.marshalNChannelEdge2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐChannelEdge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelEdgeEvent_channelEdge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelEdgeEvent",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -3771,6 +4375,195 @@ func (ec *executionContext) fieldContext_Mutation_updatePurchaseOrderStatus(ctx 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateTenant(ctx, fc.Args["input"].(model.CreateTenantInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantPayload) graphql.Marshaler {
+			return ec.marshalNTenantPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐTenantPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportTenantProvisioning(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportTenantProvisioning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportTenantProvisioning(ctx, fc.Args["input"].(model.ReportTenantProvisioningInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantPayload) graphql.Marshaler {
+			return ec.marshalNTenantPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐTenantPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportTenantProvisioning(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportTenantProvisioning_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *domain.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_message(ctx context.Context, field graphql.CollectedField, obj *domain.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_tenant(ctx context.Context, field graphql.CollectedField, obj *domain.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Tenant(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Tenant) graphql.Marshaler {
+			return ec.marshalOTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Notification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *domain.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3930,6 +4723,38 @@ func (ec *executionContext) _Organization_createdAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Organization_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Organization_tenants(ctx context.Context, field graphql.CollectedField, obj *domain.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_tenants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Organization().Tenants(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚕᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_tenants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Organization",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Organization_channelEdges(ctx context.Context, field graphql.CollectedField, obj *domain.Organization) (ret graphql.Marshaler) {
@@ -4829,6 +5654,61 @@ func (ec *executionContext) fieldContext_PurchaseOrderEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _PurchaseOrderEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _PurchaseOrderEvent_purchaseOrder(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderEvent_purchaseOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.PurchaseOrder) graphql.Marshaler {
+			return ec.marshalNPurchaseOrder2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐPurchaseOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderEvent_purchaseOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PurchaseOrderEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PurchaseOrderLine_position(ctx context.Context, field graphql.CollectedField, obj *domain.PurchaseOrderLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5334,6 +6214,94 @@ func (ec *executionContext) fieldContext_Query_product(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_tenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Tenant(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Tenant) graphql.Marshaler {
+			return ec.marshalOTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_tenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_notifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Notifications(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚕᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5464,6 +6432,427 @@ func (ec *executionContext) _RevokeApiTokenPayload_userErrors(ctx context.Contex
 func (ec *executionContext) fieldContext_RevokeApiTokenPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RevokeApiTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_purchaseOrderUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_purchaseOrderUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().PurchaseOrderUpdated(ctx, fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PurchaseOrderEvent) graphql.Marshaler {
+			return ec.marshalOPurchaseOrderEvent2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_purchaseOrderUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseOrderEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_purchaseOrderUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_tenantProvisioningUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_tenantProvisioningUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().TenantProvisioningUpdated(ctx, fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantEvent) graphql.Marshaler {
+			return ec.marshalOTenantEvent2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐTenantEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_tenantProvisioningUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_tenantProvisioningUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_channelEdgeUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_channelEdgeUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ChannelEdgeUpdated(ctx, fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelEdgeEvent) graphql.Marshaler {
+			return ec.marshalOChannelEdgeEvent2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐChannelEdgeEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_channelEdgeUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelEdgeEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_channelEdgeUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_id(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Tenant_domain(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "String")
+}
+
+func (ec *executionContext) _Tenant_status(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.TenantStatus) graphql.Marshaler {
+			return ec.marshalNTenantStatus2githubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenantStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "TenantStatus")
+}
+
+func (ec *executionContext) _Tenant_customer(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Customer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_failureReason(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_failureReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().FailureReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_failureReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, true, true, "String")
+}
+
+func (ec *executionContext) _Tenant_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Tenant_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TenantEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *model.TenantEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _TenantEvent_tenant(ctx context.Context, field graphql.CollectedField, obj *model.TenantEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantEvent_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantEvent_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantPayload_tenant(ctx context.Context, field graphql.CollectedField, obj *model.TenantPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantPayload_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Tenant) graphql.Marshaler {
+			return ec.marshalOTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TenantPayload_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.TenantPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -7090,6 +8479,55 @@ func UnmarshalCreatePurchaseOrderInput(ctx context.Context, raw any) (model.Crea
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateTenantInput(ctx context.Context, obj any) (model.CreateTenantInput, error) {
+	var it model.CreateTenantInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "domain"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateTenantInput unmarshals raw into the CreateTenantInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateTenantInput(ctx context.Context, raw any) (model.CreateTenantInput, error) {
+	var out model.CreateTenantInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateTenantInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (domain.Money, error) {
 	var it domain.Money
 	if obj == nil {
@@ -7363,6 +8801,62 @@ func UnmarshalRemoveChannelEdgeInput(ctx context.Context, raw any) (model.Remove
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReportTenantProvisioningInput(ctx context.Context, obj any) (model.ReportTenantProvisioningInput, error) {
+	var it model.ReportTenantProvisioningInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tenantId", "status", "failureReason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNTenantStatus2githubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenantStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "failureReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportTenantProvisioningInput unmarshals raw into the ReportTenantProvisioningInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportTenantProvisioningInput(ctx context.Context, raw any) (model.ReportTenantProvisioningInput, error) {
+	var out model.ReportTenantProvisioningInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportTenantProvisioningInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Context, obj any) (model.RevokeAPITokenInput, error) {
 	var it model.RevokeAPITokenInput
 	if obj == nil {
@@ -7511,6 +9005,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case domain.Tenant:
+		return ec._Tenant(ctx, sel, &obj)
+	case *domain.Tenant:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Tenant(ctx, sel, obj)
 	case domain.PurchaseOrder:
 		return ec._PurchaseOrder(ctx, sel, &obj)
 	case *domain.PurchaseOrder:
@@ -7779,6 +9280,44 @@ func (ec *executionContext) _ChannelEdgeEdge(ctx context.Context, sel ast.Select
 			}
 		case "node":
 			out.Values[i] = ec._ChannelEdgeEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelEdgeEventImplementors = []string{"ChannelEdgeEvent"}
+
+func (ec *executionContext) _ChannelEdgeEvent(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelEdgeEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelEdgeEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelEdgeEvent")
+		case "cursor":
+			out.Values[i] = ec._ChannelEdgeEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channelEdge":
+			out.Values[i] = ec._ChannelEdgeEvent_channelEdge(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8083,6 +9622,69 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportTenantProvisioning":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportTenantProvisioning(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationImplementors = []string{"Notification"}
+
+func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *domain.Notification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Notification")
+		case "kind":
+			out.Values[i] = ec._Notification_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._Notification_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tenant":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_tenant(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Notification_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8150,6 +9752,12 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenants":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Organization_tenants(ctx, field, obj)
+				})
 		case "channelEdges":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -8539,6 +10147,44 @@ func (ec *executionContext) _PurchaseOrderEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var purchaseOrderEventImplementors = []string{"PurchaseOrderEvent"}
+
+func (ec *executionContext) _PurchaseOrderEvent(ctx context.Context, sel ast.SelectionSet, obj *model.PurchaseOrderEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PurchaseOrderEvent")
+		case "cursor":
+			out.Values[i] = ec._PurchaseOrderEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchaseOrder":
+			out.Values[i] = ec._PurchaseOrderEvent_purchaseOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var purchaseOrderLineImplementors = []string{"PurchaseOrderLine"}
 
 func (ec *executionContext) _PurchaseOrderLine(ctx context.Context, sel ast.SelectionSet, obj *domain.PurchaseOrderLine) graphql.Marshaler {
@@ -8693,6 +10339,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_product(ctx, field)
 				})
+		case "tenant":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_tenant(ctx, field)
+				})
+		case "notifications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notifications(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -8742,6 +10400,172 @@ func (ec *executionContext) _RevokeApiTokenPayload(ctx context.Context, sel ast.
 			}
 		case "userErrors":
 			out.Values[i] = ec._RevokeApiTokenPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "purchaseOrderUpdated":
+		return ec._Subscription_purchaseOrderUpdated(ctx, fields[0])
+	case "tenantProvisioningUpdated":
+		return ec._Subscription_tenantProvisioningUpdated(ctx, fields[0])
+	case "channelEdgeUpdated":
+		return ec._Subscription_channelEdgeUpdated(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
+var tenantImplementors = []string{"Tenant", "Node"}
+
+func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, obj *domain.Tenant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Tenant")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_id(ctx, field, obj)
+				})
+		case "domain":
+			out.Values[i] = ec._Tenant_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Tenant_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_customer(ctx, field, obj)
+				})
+		case "failureReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_failureReason(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Tenant_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Tenant_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantEventImplementors = []string{"TenantEvent"}
+
+func (ec *executionContext) _TenantEvent(ctx context.Context, sel ast.SelectionSet, obj *model.TenantEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantEvent")
+		case "cursor":
+			out.Values[i] = ec._TenantEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenant":
+			out.Values[i] = ec._TenantEvent_tenant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tenantPayloadImplementors = []string{"TenantPayload"}
+
+func (ec *executionContext) _TenantPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TenantPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantPayload")
+		case "tenant":
+			out.Values[i] = ec._TenantPayload_tenant(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._TenantPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9338,6 +11162,11 @@ func (ec *executionContext) unmarshalNCreatePurchaseOrderInput2githubᚗcomᚋch
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateTenantInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐCreateTenantInput(ctx context.Context, v any) (model.CreateTenantInput, error) {
+	res, err := ec.unmarshalInputCreateTenantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDecimal2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9427,6 +11256,30 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋchannelgraphᚋchanne
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNNotification2ᚕᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐNotificationᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.Notification) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotification2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐNotification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐNotification(ctx context.Context, sel ast.SelectionSet, v *domain.Notification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notification!")
+		return graphql.Null
+	}
+	return ec._Notification(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNOrganization2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐOrganization(ctx context.Context, sel ast.SelectionSet, v *domain.Organization) graphql.Marshaler {
@@ -9621,6 +11474,11 @@ func (ec *executionContext) unmarshalNRemoveChannelEdgeInput2githubᚗcomᚋchan
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReportTenantProvisioningInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐReportTenantProvisioningInput(ctx context.Context, v any) (model.ReportTenantProvisioningInput, error) {
+	res, err := ec.unmarshalInputReportTenantProvisioningInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9661,6 +11519,48 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTenant2ᚕᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenantᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.Tenant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx context.Context, sel ast.SelectionSet, v *domain.Tenant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Tenant!")
+		return graphql.Null
+	}
+	return ec._Tenant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTenantPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐTenantPayload(ctx context.Context, sel ast.SelectionSet, v *model.TenantPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantPayload!")
+		return graphql.Null
+	}
+	return ec._TenantPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTenantStatus2githubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenantStatus(ctx context.Context, v any) (domain.TenantStatus, error) {
+	var res domain.TenantStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTenantStatus2githubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenantStatus(ctx context.Context, sel ast.SelectionSet, v domain.TenantStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -9900,6 +11800,13 @@ func (ec *executionContext) marshalOChannelEdge2ᚖgithubᚗcomᚋchannelgraph�
 	return ec._ChannelEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOChannelEdgeEvent2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐChannelEdgeEvent(ctx context.Context, sel ast.SelectionSet, v *model.ChannelEdgeEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ChannelEdgeEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -10003,6 +11910,13 @@ func (ec *executionContext) marshalOPurchaseOrder2ᚖgithubᚗcomᚋchannelgraph
 	return ec._PurchaseOrder(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPurchaseOrderEvent2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderEvent(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrderEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PurchaseOrderEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOPurchaseOrderFilter2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderFilter(ctx context.Context, v any) (*model.PurchaseOrderFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -10075,6 +11989,20 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTenant2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐTenant(ctx context.Context, sel ast.SelectionSet, v *domain.Tenant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Tenant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOTenantEvent2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐTenantEvent(ctx context.Context, sel ast.SelectionSet, v *model.TenantEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TenantEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/tenants"
 )
 
 // Resolver holds the services resolvers call.
@@ -18,4 +19,5 @@ type Resolver struct {
 	Channel *channel.Service
 	Catalog *catalog.Service
 	Orders  *orders.Service
+	Tenancy *tenants.Service // not "Tenants": Organization.tenants is a resolver method
 }

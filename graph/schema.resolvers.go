@@ -13,8 +13,10 @@ import (
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/loaders"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/push"
 	"github.com/channelgraph/channelgraph/internal/relay"
 )
 
@@ -180,6 +182,36 @@ func (r *mutationResolver) UpdatePurchaseOrderStatus(ctx context.Context, input 
 	return payload, err
 }
 
+// CreateTenant is the resolver for the createTenant field.
+func (r *mutationResolver) CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.TenantPayload, error) {
+	customerID, err := relay.ParseID("customerId", relay.TypeOrganization, input.CustomerID)
+	payload := &model.TenantPayload{}
+	if err == nil {
+		payload.Tenant, err = r.Tenancy.Create(ctx, customerID, input.Domain)
+	}
+	payload.UserErrors, err = payloadErrors(err)
+	return payload, err
+}
+
+// ReportTenantProvisioning is the resolver for the reportTenantProvisioning field.
+func (r *mutationResolver) ReportTenantProvisioning(ctx context.Context, input model.ReportTenantProvisioningInput) (*model.TenantPayload, error) {
+	id, err := relay.ParseID("tenantId", relay.TypeTenant, input.TenantID)
+	payload := &model.TenantPayload{}
+	if err == nil {
+		payload.Tenant, err = r.Tenancy.Report(ctx, id, input.Status, deref(input.FailureReason))
+	}
+	payload.UserErrors, err = payloadErrors(err)
+	return payload, err
+}
+
+// Tenant is the resolver for the tenant field.
+func (r *notificationResolver) Tenant(ctx context.Context, obj *domain.Notification) (*domain.Tenant, error) {
+	if obj.TenantID == nil {
+		return nil, nil
+	}
+	return orNull(r.Tenancy.Tenant(ctx, *obj.TenantID))
+}
+
 // ID is the resolver for the id field.
 func (r *organizationResolver) ID(ctx context.Context, obj *domain.Organization) (string, error) {
 	return relay.GlobalID(relay.TypeOrganization, obj.ID), nil
@@ -198,6 +230,11 @@ func (r *organizationResolver) Industry(ctx context.Context, obj *domain.Organiz
 // Segment is the resolver for the segment field.
 func (r *organizationResolver) Segment(ctx context.Context, obj *domain.Organization) (*string, error) {
 	return nullIfEmpty(obj.Segment), nil
+}
+
+// Tenants is the resolver for the tenants field.
+func (r *organizationResolver) Tenants(ctx context.Context, obj *domain.Organization) ([]*domain.Tenant, error) {
+	return r.Tenancy.OfCustomer(ctx, obj.ID)
 }
 
 // ChannelEdges is the resolver for the channelEdges field.
@@ -359,6 +396,72 @@ func (r *queryResolver) Product(ctx context.Context, id string) (*domain.Product
 	return orNull(r.Catalog.Product(ctx, productID))
 }
 
+// Tenant is the resolver for the tenant field.
+func (r *queryResolver) Tenant(ctx context.Context, id string) (*domain.Tenant, error) {
+	tenantID, err := relay.ParseID("id", relay.TypeTenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return orNull(r.Tenancy.Tenant(ctx, tenantID))
+}
+
+// Notifications is the resolver for the notifications field.
+func (r *queryResolver) Notifications(ctx context.Context, first *int) ([]*domain.Notification, error) {
+	limit := 100
+	if first != nil {
+		if *first < 0 || *first > 100 {
+			return nil, domain.FieldErrorf(domain.CodeInvalid, "first", "first must be between 0 and 100")
+		}
+		limit = *first
+	}
+	return r.Tenancy.Notifications(ctx, limit)
+}
+
+// PurchaseOrderUpdated is the resolver for the purchaseOrderUpdated field.
+func (r *subscriptionResolver) PurchaseOrderUpdated(ctx context.Context, after *string) (<-chan *model.PurchaseOrderEvent, error) {
+	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.PurchaseOrderEvent, error) {
+		obj, err := r.Orders.ForEvent(ctx, ev)
+		return eventOf(obj, err, func(po *domain.PurchaseOrder) *model.PurchaseOrderEvent {
+			return &model.PurchaseOrderEvent{Cursor: push.Cursor(ev.ID), PurchaseOrder: po}
+		})
+	})
+}
+
+// TenantProvisioningUpdated is the resolver for the tenantProvisioningUpdated field.
+func (r *subscriptionResolver) TenantProvisioningUpdated(ctx context.Context, after *string) (<-chan *model.TenantEvent, error) {
+	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.TenantEvent, error) {
+		obj, err := r.Tenancy.ForEvent(ctx, ev)
+		return eventOf(obj, err, func(t *domain.Tenant) *model.TenantEvent {
+			return &model.TenantEvent{Cursor: push.Cursor(ev.ID), Tenant: t}
+		})
+	})
+}
+
+// ChannelEdgeUpdated is the resolver for the channelEdgeUpdated field.
+func (r *subscriptionResolver) ChannelEdgeUpdated(ctx context.Context, after *string) (<-chan *model.ChannelEdgeEvent, error) {
+	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.ChannelEdgeEvent, error) {
+		obj, err := r.Channel.EdgeForEvent(ctx, ev)
+		return eventOf(obj, err, func(e *domain.ChannelEdge) *model.ChannelEdgeEvent {
+			return &model.ChannelEdgeEvent{Cursor: push.Cursor(ev.ID), ChannelEdge: e}
+		})
+	})
+}
+
+// ID is the resolver for the id field.
+func (r *tenantResolver) ID(ctx context.Context, obj *domain.Tenant) (string, error) {
+	return relay.GlobalID(relay.TypeTenant, obj.ID), nil
+}
+
+// Customer is the resolver for the customer field.
+func (r *tenantResolver) Customer(ctx context.Context, obj *domain.Tenant) (*domain.Organization, error) {
+	return organization(ctx, obj.CustomerID)
+}
+
+// FailureReason is the resolver for the failureReason field.
+func (r *tenantResolver) FailureReason(ctx context.Context, obj *domain.Tenant) (*string, error) {
+	return nullIfEmpty(obj.FailureReason), nil
+}
+
 // Organization is the resolver for the organization field.
 func (r *viewerResolver) Organization(ctx context.Context, obj *domain.Viewer) (*domain.Organization, error) {
 	if obj.IsPlatformAdmin {
@@ -389,6 +492,9 @@ func (r *Resolver) ChannelEdgeConnection() ChannelEdgeConnectionResolver {
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// Notification returns NotificationResolver implementation.
+func (r *Resolver) Notification() NotificationResolver { return &notificationResolver{r} }
+
 // Organization returns OrganizationResolver implementation.
 func (r *Resolver) Organization() OrganizationResolver { return &organizationResolver{r} }
 
@@ -416,6 +522,12 @@ func (r *Resolver) PurchaseOrderLine() PurchaseOrderLineResolver {
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+// Tenant returns TenantResolver implementation.
+func (r *Resolver) Tenant() TenantResolver { return &tenantResolver{r} }
+
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
@@ -424,6 +536,7 @@ type (
 	channelEdgeResolver             struct{ *Resolver }
 	channelEdgeConnectionResolver   struct{ *Resolver }
 	mutationResolver                struct{ *Resolver }
+	notificationResolver            struct{ *Resolver }
 	organizationResolver            struct{ *Resolver }
 	organizationConnectionResolver  struct{ *Resolver }
 	productResolver                 struct{ *Resolver }
@@ -431,5 +544,7 @@ type (
 	purchaseOrderConnectionResolver struct{ *Resolver }
 	purchaseOrderLineResolver       struct{ *Resolver }
 	queryResolver                   struct{ *Resolver }
+	subscriptionResolver            struct{ *Resolver }
+	tenantResolver                  struct{ *Resolver }
 	viewerResolver                  struct{ *Resolver }
 )

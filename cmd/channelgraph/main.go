@@ -50,6 +50,9 @@ environment:
   CHANNELGRAPH_DATABASE_URL   postgres://… or sqlite:PATH (default sqlite:data/channelgraph.db)
   CHANNELGRAPH_ADMIN_TOKEN    a token accepted as the platform administrator's
   CHANNELGRAPH_DEMO           1 to load demo data into an empty database
+  CHANNELGRAPH_ALLOWED_ORIGINS  comma-separated origins allowed to open websockets (besides same-origin)
+  CHANNELGRAPH_PROVISIONER    builtin (default) or external
+  CHANNELGRAPH_PROVISION_STEP the built-in provisioner's delay per step (default 2s)
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

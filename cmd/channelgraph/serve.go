@@ -40,13 +40,23 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	if adminToken != "" && len(adminToken) < 16 {
 		logger.Warn("CHANNELGRAPH_ADMIN_TOKEN is shorter than 16 characters; anyone who guesses it is a platform administrator")
 	}
+	cfg := server.Config{DatabaseURL: env("CHANNELGRAPH_DATABASE_URL", database.DefaultURL), AdminToken: adminToken, Logger: logger}
+	if err := configureFromEnv(&cfg); err != nil {
+		return err
+	}
+	app, err := server.New(ctx, db, cfg)
+	if err != nil {
+		return err
+	}
+	app.Start()
+	defer app.Close()
 	addr := env("CHANNELGRAPH_ADDR", "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(db, server.Config{AdminToken: adminToken, Logger: logger}),
+		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -65,6 +75,32 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// configureFromEnv reads the optional settings: CHANNELGRAPH_ALLOWED_ORIGINS
+// (comma-separated origins that may open websockets besides same-origin
+// pages), CHANNELGRAPH_PROVISION_STEP (the built-in provisioner's delay per
+// step, default 2s) and CHANNELGRAPH_PROVISIONER=external (no built-in
+// provisioning: a fulfilment system reports the steps).
+func configureFromEnv(cfg *server.Config) error {
+	for _, o := range strings.Split(os.Getenv("CHANNELGRAPH_ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		}
+	}
+	cfg.Websocket.AllowedOrigins = cfg.AllowedOrigins
+	step, err := time.ParseDuration(env("CHANNELGRAPH_PROVISION_STEP", "2s"))
+	if err != nil || step <= 0 {
+		return fmt.Errorf("CHANNELGRAPH_PROVISION_STEP must be a positive duration such as 2s")
+	}
+	switch p := env("CHANNELGRAPH_PROVISIONER", "builtin"); p {
+	case "builtin":
+		cfg.ProvisionStep = step
+	case "external":
+	default:
+		return fmt.Errorf("CHANNELGRAPH_PROVISIONER must be builtin or external, not %q", p)
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ type ChannelEdgeEdge struct {
 	Node   *domain.ChannelEdge `json:"node"`
 }
 
+type ChannelEdgeEvent struct {
+	Cursor      string              `json:"cursor"`
+	ChannelEdge *domain.ChannelEdge `json:"channelEdge"`
+}
+
 type ChannelEdgePayload struct {
 	ChannelEdge *domain.ChannelEdge `json:"channelEdge,omitempty"`
 	UserErrors  []*UserError        `json:"userErrors"`
@@ -90,6 +95,12 @@ type CreatePurchaseOrderInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+type CreateTenantInput struct {
+	CustomerID string `json:"customerId"`
+	// A DNS name such as contoso.example.com; case-insensitive.
+	Domain string `json:"domain"`
+}
+
 type Mutation struct {
 }
 
@@ -114,6 +125,11 @@ type PageInfo struct {
 type PurchaseOrderEdge struct {
 	Cursor string                `json:"cursor"`
 	Node   *domain.PurchaseOrder `json:"node"`
+}
+
+type PurchaseOrderEvent struct {
+	Cursor        string                `json:"cursor"`
+	PurchaseOrder *domain.PurchaseOrder `json:"purchaseOrder"`
 }
 
 type PurchaseOrderFilter struct {
@@ -148,6 +164,13 @@ type RemoveChannelEdgeInput struct {
 	AcknowledgeNotice bool `json:"acknowledgeNotice"`
 }
 
+type ReportTenantProvisioningInput struct {
+	TenantID string              `json:"tenantId"`
+	Status   domain.TenantStatus `json:"status"`
+	// Required with FAILED.
+	FailureReason *string `json:"failureReason,omitempty"`
+}
+
 type RevokeAPITokenInput struct {
 	ID string `json:"id"`
 }
@@ -160,6 +183,24 @@ type RevokeAPITokenPayload struct {
 type SetPurchaseOrderViewInput struct {
 	ChannelEdgeID string `json:"channelEdgeId"`
 	Enabled       bool   `json:"enabled"`
+}
+
+// Live updates (SPEC §7.3), over a websocket at /graphql with the graphql-transport-ws or the legacy
+// graphql-ws subprotocol; send the token in connection_init as {"Authorization": "Bearer <token>"}.
+// Each event carries a cursor: pass the last one you received as `after` to replay what you missed, then
+// continue live. An event reaches you only if you may see its object when it commits and when it is
+// delivered, resolved as you (so a customer never receives a distributor).
+type Subscription struct {
+}
+
+type TenantEvent struct {
+	Cursor string         `json:"cursor"`
+	Tenant *domain.Tenant `json:"tenant"`
+}
+
+type TenantPayload struct {
+	Tenant     *domain.Tenant `json:"tenant,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
 }
 
 type UpdatePurchaseOrderStatusInput struct {

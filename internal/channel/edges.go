@@ -10,6 +10,7 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
@@ -70,7 +71,10 @@ func insertEdge(ctx context.Context, tx bun.IDB, up, down int64, status domain.E
 	if database.IsUniqueViolation(err) {
 		return nil, domain.FieldErrorf(domain.CodeConflict, "downstreamId", "these organizations are already joined by an edge that is not removed")
 	}
-	return edge, err
+	if err != nil {
+		return nil, err
+	}
+	return edge, events.Append(ctx, tx, events.ChannelEdgeUpdated, edge.ID)
 }
 
 // AcceptChannelEdge activates an INVITED edge; the downstream side's OWNER or
@@ -157,7 +161,10 @@ func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.
 		if _, err := tx.NewUpdate().Model(&edge).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		return visibility.Refresh(ctx, tx, visibility.Edge(edge.UpstreamID, edge.DownstreamID))
+		if err := visibility.Refresh(ctx, tx, visibility.Edge(edge.UpstreamID, edge.DownstreamID)); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, events.ChannelEdgeUpdated, edge.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -240,4 +247,15 @@ func fieldOf(err error, field string) error {
 		return &domain.Error{Code: e.Code, Field: field, Message: e.Message}
 	}
 	return err
+}
+
+// EdgeForEvent returns the channel edge of an event as the event committed
+// it, if the viewer may see the edge now.
+func (s *Service) EdgeForEvent(ctx context.Context, ev events.Event) (*domain.ChannelEdge, error) {
+	if _, err := s.ChannelEdge(ctx, ev.ObjectID); err != nil {
+		return nil, err
+	}
+	var then domain.ChannelEdge
+	err := ev.Decode(&then)
+	return &then, err
 }

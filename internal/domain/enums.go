@@ -68,7 +68,41 @@ const (
 	ProductHardware ProductType = "HARDWARE"
 )
 
+// TenantStatus is a tenant's provisioning state (SPEC §5).
+type TenantStatus string
+
+const (
+	TenantRequested    TenantStatus = "REQUESTED"
+	TenantProvisioning TenantStatus = "PROVISIONING"
+	TenantVerifying    TenantStatus = "VERIFYING"
+	TenantActive       TenantStatus = "ACTIVE"
+	TenantFailed       TenantStatus = "FAILED"
+)
+
+// CanMoveTo reports whether s → next is a forward provisioning step: one
+// step along REQUESTED → PROVISIONING → VERIFYING → ACTIVE, or FAILED from
+// any unfinished state.
+func (s TenantStatus) CanMoveTo(next TenantStatus) bool {
+	switch s {
+	case TenantRequested:
+		return next == TenantProvisioning || next == TenantFailed
+	case TenantProvisioning:
+		return next == TenantVerifying || next == TenantFailed
+	case TenantVerifying:
+		return next == TenantActive || next == TenantFailed
+	}
+	return false
+}
+
+func (s TenantStatus) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
+func (s *TenantStatus) UnmarshalGQL(v any) error {
+	str, err := parseEnum("TenantStatus", v)
+	*s = TenantStatus(str)
+	return err
+}
+
 var enumValues = map[string][]string{
+	"TenantStatus":        {"REQUESTED", "PROVISIONING", "VERIFYING", "ACTIVE", "FAILED"},
 	"OrganizationKind":    {"VENDOR", "DISTRIBUTOR", "RESELLER", "CUSTOMER"},
 	"Role":                {"OWNER", "ADMIN_AGENT", "SALES_AGENT", "BILLING_ADMIN", "VIEWER"},
 	"ChannelEdgeStatus":   {"INVITED", "ACTIVE", "REMOVED"},

@@ -126,3 +126,29 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 func (t *APIToken) Usable(now time.Time) bool {
 	return t.RevokedAt == nil && (t.ExpiresAt == nil || t.ExpiresAt.After(now))
 }
+
+// Tenant is a customer's tenant, provisioned asynchronously (SPEC §5).
+type Tenant struct {
+	bun.BaseModel `bun:"table:tenants,alias:tn"`
+
+	ID                        int64        `bun:"id,pk,autoincrement"`
+	CustomerID                int64        `bun:"customer_id"`
+	Domain                    string       `bun:"domain"`
+	Status                    TenantStatus `bun:"status"`
+	FailureReason             string       `bun:"failure_reason"`
+	RequestedByOrganizationID *int64       `bun:"requested_by_organization_id"`
+	CreatedAt                 time.Time    `bun:"created_at"`
+	UpdatedAt                 time.Time    `bun:"updated_at"`
+}
+
+// Notification is a message left for an organization.
+type Notification struct {
+	bun.BaseModel `bun:"table:notifications,alias:n"`
+
+	ID             int64     `bun:"id,pk,autoincrement"`
+	OrganizationID int64     `bun:"organization_id"`
+	Kind           string    `bun:"kind"`
+	Message        string    `bun:"message"`
+	TenantID       *int64    `bun:"tenant_id"`
+	CreatedAt      time.Time `bun:"created_at"`
+}

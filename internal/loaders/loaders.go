@@ -48,8 +48,7 @@ func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service) *Loader
 // Middleware gives every request its own loaders.
 func Middleware(ch *channel.Service, cat *catalog.Service, ord *orders.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), loadersKey{}, New(ch, cat, ord))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), ch, cat, ord)))
 	})
 }
 
@@ -97,4 +96,10 @@ func groupedByID[V any](load func(context.Context, []int64) (map[int64][]V, erro
 		}
 		return out
 	}
+}
+
+// Attach returns ctx carrying a fresh set of loaders, for executions that do
+// not come through Middleware (websocket operations, each pushed event).
+func Attach(ctx context.Context, ch *channel.Service, cat *catalog.Service, ord *orders.Service) context.Context {
+	return context.WithValue(ctx, loadersKey{}, New(ch, cat, ord))
 }

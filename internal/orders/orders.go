@@ -18,6 +18,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
@@ -304,7 +305,10 @@ func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, 
 	if _, err := tx.NewInsert().Model(&lines).Returning("id").Exec(ctx); err != nil {
 		return 0, err
 	}
-	return po.ID, visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID))
+	if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID)); err != nil {
+		return 0, err
+	}
+	return po.ID, events.Append(ctx, tx, events.PurchaseOrderUpdated, po.ID)
 }
 
 // checkParties checks every organization the order names is of the kind its
@@ -445,7 +449,10 @@ func (s *Service) UpdatePurchaseOrderStatus(ctx context.Context, id int64, next 
 			Where("id = ?", id).Exec(ctx); err != nil {
 			return err
 		}
-		return visibility.Refresh(ctx, tx, visibility.PurchaseOrder(id))
+		if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(id)); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, events.PurchaseOrderUpdated, id)
 	})
 	if err != nil {
 		return nil, err
@@ -474,4 +481,34 @@ func deref(id *int64) int64 {
 		return 0
 	}
 	return *id
+}
+
+// ForEvent returns the purchase order of an event as the event committed it
+// and as the viewer sees it: only if the viewer could see it then and may
+// see it now (SPEC §7.3), with parties masked by the viewer's visibility row
+// (parties never change; status and updatedAt come from the event).
+func (s *Service) ForEvent(ctx context.Context, ev events.Event) (*domain.PurchaseOrder, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !viewer.IsPlatformAdmin {
+		ok, err := events.InAudience(ctx, s.db, ev.ID, viewer.OrganizationID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, domain.NotFound("purchase order")
+		}
+	}
+	po, err := s.PurchaseOrder(ctx, ev.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	var then domain.PurchaseOrder
+	if err := ev.Decode(&then); err != nil {
+		return nil, err
+	}
+	po.Status, po.UpdatedAt = then.Status, then.UpdatedAt
+	return po, nil
 }

@@ -19,6 +19,7 @@ const (
 	TypeProduct       = "Product"
 	TypePurchaseOrder = "PurchaseOrder"
 	TypeAPIToken      = "ApiToken"
+	TypeTenant        = "Tenant"
 )
 
 // GlobalID encodes a row id of a type as an opaque global ID.

@@ -64,10 +64,28 @@ type api struct {
 }
 
 func newAPI(tb testing.TB, db *bun.DB) *api {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(server.New(db, server.Config{AdminToken: adminToken, Logger: logger}))
-	tb.Cleanup(srv.Close)
-	return &api{tb: tb, url: srv.URL + "/graphql", db: db}
+	a, _ := newServer(tb, db, server.Config{})
+	return a
+}
+
+// newServer starts a server on db (cfg gets the test admin token, a quiet
+// logger and, when unset, a fast provisioner) and returns a client for it.
+func newServer(tb testing.TB, db *bun.DB, cfg server.Config) (*api, *server.Server) {
+	cfg.AdminToken = adminToken
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	app, err := server.New(context.Background(), db, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	app.Start()
+	srv := httptest.NewServer(app.Handler())
+	tb.Cleanup(func() {
+		srv.Close()
+		app.Close()
+	})
+	return &api{tb: tb, url: srv.URL + "/graphql", db: db}, app
 }
 
 type gqlError struct {

@@ -6,11 +6,13 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/server"
 )
 
 // channelFixture is V→D→R→C with every grant on, plus a direct customer.
 type channelFixture struct {
 	a                            *api
+	app                          *server.Server
 	vendor, dist, reseller, cust string
 	direct                       string
 	drEdge, rcEdge               string
@@ -18,8 +20,12 @@ type channelFixture struct {
 }
 
 func newChannelFixture(t *testing.T, db *bun.DB) *channelFixture {
-	a := newAPI(t, db)
-	f := &channelFixture{a: a, tok: map[string]string{}}
+	return newChannelFixtureWith(t, db, server.Config{})
+}
+
+func newChannelFixtureWith(t *testing.T, db *bun.DB, cfg server.Config) *channelFixture {
+	a, app := newServer(t, db, cfg)
+	f := &channelFixture{a: a, app: app, tok: map[string]string{}}
 	var ids = map[string]int64{}
 	add := func(name string, kind domain.OrganizationKind) string {
 		gid, id := a.MustOrg(name, kind)

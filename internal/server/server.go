@@ -1,13 +1,18 @@
 // Package server assembles Channelgraph's HTTP surface (SPEC §7.2): GraphQL
-// at /graphql, GraphiQL at /, /healthz, /readyz and /metrics.
+// at /graphql over HTTP and websockets, GraphiQL at /, /healthz, /readyz and
+// /metrics, and the background work behind live push: the event-log tailer
+// and the built-in tenant provisioner.
 package server
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -21,25 +26,53 @@ import (
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/database"
+	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/graphiql"
 	"github.com/channelgraph/channelgraph/internal/loaders"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/push"
+	"github.com/channelgraph/channelgraph/internal/tenants"
+	"github.com/channelgraph/channelgraph/internal/wstransport"
 )
 
-// Config is what the HTTP surface needs beyond the database.
+// Config is what the server needs beyond the database.
 type Config struct {
+	// DatabaseURL is the URL db was opened with; on PostgreSQL the event
+	// tailer LISTENs on its own connection to it.
+	DatabaseURL string
 	// AdminToken, when set, is accepted as the platform administrator's token.
 	AdminToken string
 	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// AllowedOrigins may open websockets from browsers besides same-origin pages.
+	AllowedOrigins []string
+	// ProvisionStep is the built-in provisioner's delay per step; 0 turns
+	// it off (an external fulfilment system reports the steps).
+	ProvisionStep time.Duration
+	// Websocket tunes the websocket transport (zero values take its defaults).
+	Websocket wstransport.Options
+	Logger    *slog.Logger
 }
 
 // DefaultMaxBodyBytes bounds request bodies when Config leaves it 0.
 const DefaultMaxBodyBytes = 1 << 20
 
-// New returns the whole HTTP handler on db, which must be migrated.
-func New(db *bun.DB, cfg Config) http.Handler {
+// Server is Channelgraph's HTTP handler and background work.
+type Server struct {
+	cfg     Config
+	db      *bun.DB
+	handler http.Handler
+	tailer  *events.Tailer
+	hub     *push.Hub
+	prov    *tenants.Provisioner
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// New assembles the server on db, which must be migrated. Call Start to run
+// its background work and Close to stop it.
+func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -51,21 +84,35 @@ func New(db *bun.DB, cfg Config) http.Handler {
 		Channel: channel.New(db),
 		Catalog: catalog.New(db),
 		Orders:  orders.New(db),
+		Tenancy: tenants.New(db),
 	}
-	gql := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolver}))
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: resolver})
+	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	gql.Use(extension.Introspection{})
-	gql.AroundFields(markInternalErrors)
-	gql.SetErrorPresenter(errorPresenter(cfg.Logger))
-	gql.SetRecoverFunc(recoverFunc(cfg.Logger))
+	configure(gql, cfg.Logger)
+	exec := executor.New(schema)
+	configure(exec, cfg.Logger)
+
+	tailer, err := events.NewTailer(ctx, db, cfg.DatabaseURL, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	withLoaders := func(ctx context.Context) context.Context {
+		return loaders.Attach(ctx, resolver.Channel, resolver.Catalog, resolver.Orders)
+	}
+	s := &Server{cfg: cfg, db: db, tailer: tailer,
+		hub: push.New(exec, db, withLoaders, cfg.Logger, tailer.Last())}
+	if cfg.ProvisionStep > 0 {
+		s.prov = tenants.NewProvisioner(resolver.Tenancy, cfg.ProvisionStep, cfg.Logger)
+	}
 
 	var api http.Handler = gql
 	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, api)
 	api = authenticate(resolver.Auth, api)
 	api = limitBody(cfg.MaxBodyBytes, api)
+	api = wstransport.Handler(wsExecutor{hub: s.hub, auth: resolver.Auth}, withLogger(cfg.Websocket, cfg.Logger), api)
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", api)
@@ -75,7 +122,66 @@ func New(db *bun.DB, cfg Config) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", ready(db))
 	mux.Handle("GET /metrics", promhttp.Handler())
-	return mux
+	s.handler = mux
+	return s, nil
+}
+
+// configurable is what gqlgen's HTTP handler and its bare executor share,
+// so both run with the same extensions and error handling.
+type configurable interface {
+	Use(graphql.HandlerExtension)
+	AroundFields(graphql.FieldMiddleware)
+	SetErrorPresenter(graphql.ErrorPresenterFunc)
+	SetRecoverFunc(graphql.RecoverFunc)
+	SetQueryCache(graphql.Cache[*ast.QueryDocument])
+}
+
+func configure(c configurable, log *slog.Logger) {
+	c.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	c.Use(extension.Introspection{})
+	c.AroundFields(markInternalErrors)
+	c.SetErrorPresenter(errorPresenter(log))
+	c.SetRecoverFunc(recoverFunc(log))
+}
+
+func withLogger(o wstransport.Options, log *slog.Logger) wstransport.Options {
+	if o.Logger == nil {
+		o.Logger = log
+	}
+	return o
+}
+
+// Handler is the HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Hub exposes the push hub (for tests and metrics).
+func (s *Server) Hub() *push.Hub { return s.hub }
+
+// Start runs the background work until Close: tailing the event log into
+// the push hub, and the built-in provisioner when configured.
+func (s *Server) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.tailer.Run(ctx, s.hub.Dispatch)
+	}()
+	if s.prov != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.prov.Run(ctx)
+		}()
+	}
+}
+
+// Close stops the background work and waits for it.
+func (s *Server) Close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.wg.Wait()
 }
 
 // ready answers 200 only when the database answers and its schema is current.

@@ -1,0 +1,155 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/uptrace/bun"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/events"
+	"github.com/channelgraph/channelgraph/internal/relay"
+)
+
+// Request is one operation a client started.
+type Request struct {
+	Query         string
+	OperationName string
+	Variables     map[string]any
+	Extensions    map[string]any
+}
+
+// Sink receives an operation's results without blocking (see
+// wstransport.Sink, which satisfies it).
+type Sink interface {
+	Next(payload []byte) bool
+	Error(errs []byte)
+	Complete()
+}
+
+// maxPending bounds what a group buffers for a member still replaying; a
+// member that falls further behind is ended and must resubscribe.
+const maxPending = 10_000
+
+// Hub shares subscription executions among subscribers and runs other
+// operations one at a time.
+type Hub struct {
+	exec *executor.Executor
+	db   *bun.DB
+	// perRequest adds what each execution needs fresh, such as loaders.
+	perRequest func(context.Context) context.Context
+	log        *slog.Logger
+
+	mu             sync.Mutex
+	groups         map[groupKey]*group
+	lastDispatched int64
+}
+
+// New returns a hub executing operations with exec. Call Dispatch with each
+// batch of new events, in order (from events.Tailer.Run).
+func New(exec *executor.Executor, db *bun.DB, perRequest func(context.Context) context.Context, log *slog.Logger, head int64) *Hub {
+	return &Hub{exec: exec, db: db, perRequest: perRequest, log: log, groups: map[groupKey]*group{}, lastDispatched: head}
+}
+
+// Start runs an operation for a client and returns the function that stops
+// it. Queries and mutations answer once; subscriptions stream.
+func (h *Hub) Start(ctx context.Context, req Request, sink Sink) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	rc, errResponse := h.prepare(ctx, req)
+	if errResponse != nil {
+		sink.Error(errorsJSON(errResponse))
+		return cancel
+	}
+	if rc.Operation.Operation != ast.Subscription {
+		go func() {
+			responses, rctx := h.exec.DispatchOperation(h.perRequest(ctx), rc)
+			if resp := responses(rctx); resp != nil && ctx.Err() == nil {
+				b, _ := json.Marshal(resp)
+				sink.Next(b)
+			}
+			sink.Complete()
+		}()
+		return cancel
+	}
+	m, err := h.subscribe(ctx, rc, req, sink)
+	if err != nil {
+		cancel()
+		sink.Error(errorsJSON(h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), gqlerror.List{gqlerror.Wrap(err)})))
+		return func() {}
+	}
+	return func() {
+		cancel()
+		h.leave(m)
+	}
+}
+
+// prepare parses and validates an operation; a failure comes back as the
+// response to send.
+func (h *Hub) prepare(ctx context.Context, req Request) (*graphql.OperationContext, *graphql.Response) {
+	params := &graphql.RawParams{Query: req.Query, OperationName: req.OperationName, Variables: req.Variables, Extensions: req.Extensions}
+	ctx = graphql.StartOperationTrace(ctx)
+	rc, errs := h.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		return nil, h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+	}
+	return rc, nil
+}
+
+// Dispatch hands new events, in order, to the groups subscribed to their type.
+func (h *Hub) Dispatch(evs []events.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range evs {
+		h.lastDispatched = ev.ID
+		for _, g := range h.groups {
+			if g.eventType == ev.Type {
+				g.enqueue(ev)
+			}
+		}
+	}
+}
+
+// Subscribers counts live subscribers and groups (for tests and metrics).
+func (h *Hub) Subscribers() (members, groups int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, g := range h.groups {
+		members += g.size()
+	}
+	return members, len(h.groups)
+}
+
+// Cursor is the opaque cursor of an event.
+func Cursor(id int64) string { return relay.Cursor("events", id) }
+
+// parseCursor decodes an event cursor.
+func parseCursor(c string) (int64, error) {
+	page, err := relay.NewPage(nil, &c)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	if _, err := page.ScanAfter("events", &id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func errorsJSON(resp *graphql.Response) []byte {
+	b, _ := json.Marshal(resp.Errors)
+	return b
+}
+
+func viewerOf(ctx context.Context) *domain.Viewer {
+	v, _ := domain.ViewerFrom(ctx)
+	if v == nil {
+		return &domain.Viewer{}
+	}
+	return v
+}
