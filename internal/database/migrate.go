@@ -35,11 +35,27 @@ func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
 }
 
 // Migrate applies every migration not yet applied. Replicas starting at once
-// take turns on the migrator's lock rather than failing.
+// take turns: on PostgreSQL a session advisory lock, held on a connection of
+// its own, covers the whole run, including bun's creation of its own tables
+// (which its table lock cannot, being one of them); on SQLite, bun's lock
+// table does, retried while another process holds it.
 func Migrate(ctx context.Context, db *bun.DB) error {
 	m, err := newMigrator(db)
 	if err != nil {
 		return err
+	}
+	if IsPostgres(db) {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrationLockKey); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey)
+		}()
 	}
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("migrate: init: %w", err)
@@ -53,6 +69,9 @@ func Migrate(ctx context.Context, db *bun.DB) error {
 	}
 	return nil
 }
+
+// migrationLockKey names Channelgraph's migration advisory lock ("cg_migra").
+const migrationLockKey int64 = 0x63675f6d69677261
 
 func lock(ctx context.Context, m *migrate.Migrator) error {
 	deadline := time.Now().Add(time.Minute)

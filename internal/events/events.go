@@ -128,10 +128,3 @@ func Head(ctx context.Context, db bun.IDB) (int64, error) {
 	err := db.NewSelect().TableExpr("events").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &id)
 	return id, err
 }
-
-// InAudience reports whether org could see the object of a purchase-order
-// event when the event committed.
-func InAudience(ctx context.Context, db bun.IDB, eventID, org int64) (bool, error) {
-	return db.NewSelect().TableExpr("event_audience").
-		Where("event_id = ? AND organization_id = ?", eventID, org).Exists(ctx)
-}

@@ -29,26 +29,31 @@ type Loaders struct {
 
 type loadersKey struct{}
 
-// batchWait is how long a loader gathers keys before it queries: resolvers
+// ListWait is how long a loader gathers keys before it queries: resolvers
 // of one list run concurrently, so a short wait collects the whole page.
-const batchWait = 250 * time.Microsecond
+// EventWait serves a pushed event, which resolves one object: waiting
+// collects little and delays every subscriber.
+const (
+	ListWait  = 250 * time.Microsecond
+	EventWait = 20 * time.Microsecond
+)
 
-// New returns a fresh set of loaders.
-func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service) *Loaders {
+// New returns a fresh set of loaders that wait so long to batch.
+func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, wait time.Duration) *Loaders {
 	return &Loaders{
 		Organization: dataloader.NewBatchedLoader(byID(ch.OrganizationsByID, "organization"),
-			dataloader.WithWait[int64, *domain.Organization](batchWait)),
+			dataloader.WithWait[int64, *domain.Organization](wait)),
 		Product: dataloader.NewBatchedLoader(byID(cat.ProductsByID, "product"),
-			dataloader.WithWait[int64, *domain.Product](batchWait)),
+			dataloader.WithWait[int64, *domain.Product](wait)),
 		Lines: dataloader.NewBatchedLoader(groupedByID(ord.LinesByOrder),
-			dataloader.WithWait[int64, []*domain.PurchaseOrderLine](batchWait)),
+			dataloader.WithWait[int64, []*domain.PurchaseOrderLine](wait)),
 	}
 }
 
 // Middleware gives every request its own loaders.
 func Middleware(ch *channel.Service, cat *catalog.Service, ord *orders.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), ch, cat, ord)))
+		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), New(ch, cat, ord, ListWait))))
 	})
 }
 
@@ -98,8 +103,8 @@ func groupedByID[V any](load func(context.Context, []int64) (map[int64][]V, erro
 	}
 }
 
-// Attach returns ctx carrying a fresh set of loaders, for executions that do
-// not come through Middleware (websocket operations, each pushed event).
-func Attach(ctx context.Context, ch *channel.Service, cat *catalog.Service, ord *orders.Service) context.Context {
-	return context.WithValue(ctx, loadersKey{}, New(ch, cat, ord))
+// Attach returns ctx carrying l, for executions that do not come through
+// Middleware (websocket operations, each pushed event).
+func Attach(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, loadersKey{}, l)
 }

@@ -484,24 +484,24 @@ func deref(id *int64) int64 {
 }
 
 // ForEvent returns the purchase order of an event as the event committed it
-// and as the viewer sees it: only if the viewer could see it then and may
-// see it now (SPEC §7.3), with parties masked by the viewer's visibility row
-// (parties never change; status and updatedAt come from the event).
+// and as the viewer sees it: only if the viewer could see it then (the
+// event's audience) and may see it now (its visibility row), with parties
+// masked by that row (parties never change; status and updatedAt come from
+// the event). One query, since it runs for every pushed event.
 func (s *Service) ForEvent(ctx context.Context, ev events.Event) (*domain.PurchaseOrder, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
+	q := s.visible(viewer).Where("v.purchase_order_id = ?", ev.ObjectID)
 	if !viewer.IsPlatformAdmin {
-		ok, err := events.InAudience(ctx, s.db, ev.ID, viewer.OrganizationID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, domain.NotFound("purchase order")
-		}
+		q = q.Where("EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = ? AND a.organization_id = ?)", ev.ID, viewer.OrganizationID)
 	}
-	po, err := s.PurchaseOrder(ctx, ev.ObjectID)
+	var po domain.PurchaseOrder
+	err = q.Scan(ctx, &po)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.NotFound("purchase order")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -510,5 +510,5 @@ func (s *Service) ForEvent(ctx context.Context, ev events.Event) (*domain.Purcha
 		return nil, err
 	}
 	po.Status, po.UpdatedAt = then.Status, then.UpdatedAt
-	return po, nil
+	return &po, nil
 }

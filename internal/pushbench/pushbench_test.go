@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +41,8 @@ var (
 	run         = flag.Bool("push-bench", false, "run the push benchmark (make bench-push)")
 	sizes       = flag.String("push-subscribers", "1000,10000", "subscriber counts to measure")
 	eventsPerN  = flag.Int("push-events", 30, "measured events per run (after 5 warm-up events)")
+	cpuProfile  = flag.String("push-cpu-profile", "", "write a CPU profile of the events phase to this file prefix")
+	heapProfile = flag.String("push-heap-profile", "", "write a heap profile of the idle subscribers' server to this file prefix")
 	numberCount atomic.Int64
 )
 
@@ -106,13 +110,37 @@ func measure(t *testing.T, mode string, n int) result {
 	}
 	defer stop()
 
+	// Warm the server first (database pool, caches, first-use allocations),
+	// so the baseline leaves only what each subscriber costs.
+	warm, _ := startClients(t, wsURL, mode, token, 50)
+	for subscribed() < 50 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	warm.stdin.Close()
+	_ = warm.cmd.Process.Kill()
+	_ = warm.cmd.Wait()
+	for subscribed() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
 	base := serverMemory()
 	child, out := startClients(t, wsURL, mode, token, n)
 	for subscribed() < n {
 		time.Sleep(10 * time.Millisecond)
 	}
 	perSubscriber := float64(serverMemory()-base) / float64(n)
+	if *heapProfile != "" {
+		f, err := os.Create(fmt.Sprintf("%s-%s-%d.pprof", *heapProfile, mode, n))
+		check(t, err)
+		check(t, pprof.Lookup("heap").WriteTo(f, 0))
+		f.Close()
+	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(fmt.Sprintf("%s-%s-%d.pprof", *cpuProfile, mode, n))
+		check(t, err)
+		check(t, pprof.StartCPUProfile(f))
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	commits := map[int]time.Time{}
 	const warmup = 5
 	for k := 0; k < warmup+*eventsPerN; k++ {
@@ -167,6 +195,10 @@ func startFloor(t *testing.T, db *bun.DB, url string) (string, func(int) time.Ti
 		go func() { // a reader, as any server needs, to see closes
 			for {
 				if _, _, err := c.NextReader(); err != nil {
+					mu.Lock()
+					conns = slices.DeleteFunc(conns, func(x *websocket.Conn) bool { return x == c })
+					mu.Unlock()
+					c.Close()
 					return
 				}
 			}
@@ -334,18 +366,26 @@ func (c *clients) finish(t *testing.T, out string, commits map[int]time.Time) []
 		t.Fatal(err)
 	}
 	var lat []time.Duration
+	first := map[int]time.Duration{}
 	for _, line := range strings.Split(string(data), "\n") {
-		var i int
-		var at int64
-		if _, err := fmt.Sscanf(line, "%d %d", &i, &at); err != nil {
+		i, rest, ok := strings.Cut(line, " ")
+		idx, err1 := strconv.Atoi(i)
+		at, err2 := strconv.ParseInt(rest, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
 			continue
 		}
-		if c, ok := commits[i]; ok {
-			lat = append(lat, time.Unix(0, at).Sub(c))
+		if c, ok := commits[idx]; ok {
+			d := time.Unix(0, at).Sub(c)
+			lat = append(lat, d)
+			if f, seen := first[idx]; !seen || d < f {
+				first[idx] = d
+			}
 		}
 	}
 	if len(lat) == 0 {
 		t.Fatal("no deliveries recorded")
 	}
+	firsts := slices.Sorted(maps.Values(first))
+	t.Logf("first delivery of an event: median %v, max %v", firsts[len(firsts)/2], firsts[len(firsts)-1])
 	return lat
 }

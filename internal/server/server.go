@@ -100,7 +100,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	withLoaders := func(ctx context.Context) context.Context {
-		return loaders.Attach(ctx, resolver.Channel, resolver.Catalog, resolver.Orders)
+		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, loaders.EventWait))
 	}
 	s := &Server{cfg: cfg, db: db, tailer: tailer,
 		hub: push.New(exec, db, withLoaders, cfg.Logger, tailer.Last())}

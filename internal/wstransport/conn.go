@@ -50,20 +50,26 @@ type conn struct {
 	ctx    context.Context // canceled when the connection closes
 	cancel context.CancelFunc
 
-	send     chan outMsg   // bounded; never closed, the writer stops on done
-	done     chan struct{} // closed once the close is decided
-	readDone chan struct{} // closed when the reader has returned
-	wg       sync.WaitGroup
+	done         chan struct{} // closed once the close is decided
+	readDone     chan struct{} // closed when the reader has returned
+	shutdownDone chan struct{} // closed when the writer has closed the socket
+	opsDone      chan struct{} // closed when every operation has been stopped
+	timers       []*time.Timer
 
 	initSeen bool            // a connection_init arrived (used by the reader only)
 	acked    atomic.Bool     // Init succeeded; opCtx is set before this is stored
 	opCtx    context.Context // what Init returned
 
-	mu     sync.Mutex
-	closed bool
-	why    closeReq
-	ops    map[string]*operation
+	mu      sync.Mutex
+	closed  bool
+	why     closeReq
+	ops     map[string]*operation
+	queue   []outMsg // bounded by Options.SendBuffer; nil while idle
+	writing bool     // a writer goroutine is running
 }
+
+// kindPing queues a keepalive for the writer.
+const kindPing msgKind = 255
 
 func newConn(parent context.Context, ws *websocket.Conn, p *protocol, exec Executor, opts Options) *conn {
 	// The request context is not canceled when a hijacked connection ends, so
@@ -72,22 +78,26 @@ func newConn(parent context.Context, ws *websocket.Conn, p *protocol, exec Execu
 	return &conn{
 		ws: ws, proto: p, exec: exec, opts: opts,
 		ctx: ctx, cancel: cancel,
-		send:     make(chan outMsg, opts.SendBuffer),
-		done:     make(chan struct{}),
-		readDone: make(chan struct{}),
-		ops:      map[string]*operation{},
+		done:         make(chan struct{}),
+		readDone:     make(chan struct{}),
+		shutdownDone: make(chan struct{}),
+		opsDone:      make(chan struct{}),
+		ops:          map[string]*operation{},
 	}
 }
 
-// serve runs the connection until it is closed and everything it started has ended.
+// serve runs the connection until it is closed and everything it started has
+// ended. An idle connection costs one goroutine, this one, reading: the
+// writer runs only while there is something to write, and the timers run
+// their checks only when they fire. Most subscribers are idle most of the time.
 func (c *conn) serve() {
-	c.wg.Add(2)
-	go c.readLoop()
-	go c.writeLoop()
-	c.watch()
-	c.cancel()
-	c.stopAll()
-	c.wg.Wait()
+	c.armTimers()
+	c.readLoop()
+	<-c.shutdownDone
+	<-c.opsDone
+	for _, t := range c.timers {
+		t.Stop()
+	}
 	level := slog.LevelDebug
 	if c.why.code == codeTryAgainLater {
 		level = slog.LevelInfo // slow consumers are worth noticing in production
@@ -96,26 +106,34 @@ func (c *conn) serve() {
 		"protocol", c.proto.name, "code", c.why.code, "reason", c.why.reason)
 }
 
-// watch enforces the init timeout and re-checks authorization until the connection closes.
-func (c *conn) watch() {
-	initTimer := time.NewTimer(c.opts.InitTimeout)
-	defer initTimer.Stop()
-	authTicker := time.NewTicker(c.opts.AuthCheckInterval)
-	defer authTicker.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-initTimer.C:
+// armTimers enforces the init timeout, sends keepalives and re-checks
+// authorization until the connection closes. Each check re-arms itself.
+func (c *conn) armTimers() {
+	c.timers = []*time.Timer{
+		time.AfterFunc(c.opts.InitTimeout, func() {
 			if !c.acked.Load() {
 				c.closeWith(closeReq{code: codeInitTimeout, reason: "Connection initialisation timeout", frame: true})
 			}
-		case <-authTicker.C:
+		}),
+		c.every(c.opts.PingInterval, func() { c.enqueue(outMsg{kind: kindPing}) }),
+		c.every(c.opts.AuthCheckInterval, func() {
 			if c.acked.Load() && !c.exec.StillAuthorized(c.opCtx) {
 				c.closeWith(closeReq{code: codeForbidden, reason: "token expired or revoked", frame: true, flush: true})
 			}
-		}
+		}),
 	}
+}
+
+func (c *conn) every(d time.Duration, f func()) *time.Timer {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		if c.isClosed() {
+			return
+		}
+		f()
+		t.Reset(d)
+	})
+	return t
 }
 
 // closeWith decides the close; the first decision wins. It never blocks, so
@@ -129,8 +147,20 @@ func (c *conn) closeWith(r closeReq) {
 	c.closed = true
 	r.reason = truncateReason(r.reason)
 	c.why = r
+	start := !c.writing
+	c.writing = true
 	c.mu.Unlock()
 	close(c.done)
+	if start {
+		go c.writeLoop() // it sees the close and shuts down
+	}
+	// Operations stop now, not when a stuck socket finally gives up; on a
+	// goroutine of their own, since closeWith may run inside a Sink call.
+	go func() {
+		c.cancel()
+		c.stopAll()
+		close(c.opsDone)
+	}()
 }
 
 // fail closes with a close frame, after writing what is queued.
@@ -150,16 +180,24 @@ func (c *conn) isClosed() bool {
 // enqueue queues m for the writer without blocking; a full queue closes the
 // connection as too slow. It reports whether m was queued.
 func (c *conn) enqueue(m outMsg) bool {
-	if c.isClosed() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return false
 	}
-	select {
-	case c.send <- m:
-		return true
-	default:
+	if len(c.queue) >= c.opts.SendBuffer {
+		c.mu.Unlock()
 		c.closeWith(closeReq{code: codeTryAgainLater, reason: tooSlowReason, frame: true})
 		return false
 	}
+	c.queue = append(c.queue, m)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
 }
 
 // stopAll ends every live operation once the connection is closed.
@@ -177,7 +215,6 @@ func (c *conn) stopAll() {
 
 // readLoop reads client messages until the socket fails or is closed.
 func (c *conn) readLoop() {
-	defer c.wg.Done()
 	defer close(c.readDone)
 	c.ws.SetReadLimit(c.opts.ReadLimit)
 	c.extendReadDeadline()
@@ -231,29 +268,49 @@ func (c *conn) handleFrame(typ int, data []byte) {
 	}
 }
 
-// writeLoop is the only goroutine writing data frames.
+// writeLoop writes what is queued and returns when the queue is empty; at
+// most one runs at a time (c.writing), so it is the only writer of data
+// frames. Once the close is decided, it performs the shutdown.
 func (c *conn) writeLoop() {
-	defer c.wg.Done()
-	ping := time.NewTicker(c.opts.PingInterval)
-	defer ping.Stop()
 	for {
-		// Check done first: select picks at random among ready cases, and
-		// after a close nothing more should go out unless flushed on purpose.
-		if c.isClosed() {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
 			c.shutdown()
+			close(c.shutdownDone)
 			return
 		}
-		select {
-		case <-c.done:
-		case m := <-c.send:
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for _, m := range batch {
+			if c.isClosed() {
+				c.requeue(batch) // kept for a flushing shutdown
+				break
+			}
 			c.writeOrFail(m)
-		case <-ping.C:
-			c.pingOrFail()
+			batch = batch[1:]
 		}
 	}
 }
 
+// requeue puts unwritten messages back in front of the queue.
+func (c *conn) requeue(rest []outMsg) {
+	c.mu.Lock()
+	c.queue = append(rest, c.queue...)
+	c.mu.Unlock()
+}
+
 func (c *conn) writeOrFail(m outMsg) {
+	if m.kind == kindPing && m.op == nil {
+		c.pingOrFail()
+		return
+	}
 	if err := c.write(m); err != nil {
 		c.closeWith(closeReq{code: codeAbnormal})
 	}
@@ -290,13 +347,12 @@ func (c *conn) shutdown() {
 
 // flushQueued writes what is already queued, without waiting for more.
 func (c *conn) flushQueued() {
-	for range cap(c.send) {
-		select {
-		case m := <-c.send:
-			c.writeOrFail(m)
-		default:
-			return
-		}
+	c.mu.Lock()
+	batch := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	for _, m := range batch {
+		c.writeOrFail(m)
 	}
 }
 

@@ -149,7 +149,10 @@ func Handler(exec Executor, opts Options, next http.Handler) http.Handler {
 		if err != nil {
 			return // the upgrader has already answered
 		}
-		newConn(r.Context(), ws, pickProtocol([]string{ws.Subprotocol()}), exec, opts).serve()
+		// Serve on a fresh goroutine and let the handler's return: its stack
+		// has grown through net/http's request handling, and an idle
+		// connection's one goroutine should be as small as it can be.
+		go newConn(r.Context(), ws, pickProtocol([]string{ws.Subprotocol()}), exec, opts).serve()
 	})
 }
 
