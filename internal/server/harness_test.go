@@ -45,6 +45,12 @@ func MustOpen(tb testing.TB, kind string) *bun.DB {
 	if kind == "postgres" {
 		url = testdb.NewPostgres(tb)
 	}
+	return openURL(tb, url)
+}
+
+// openURL opens and migrates the database at url.
+func openURL(tb testing.TB, url string) *bun.DB {
+	tb.Helper()
 	db, err := database.Open(url)
 	if err != nil {
 		tb.Fatal(err)
