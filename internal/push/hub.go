@@ -15,23 +15,15 @@ import (
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/relay"
+	"github.com/channelgraph/channelgraph/internal/wstransport"
 )
 
-// Request is one operation a client started.
-type Request struct {
-	Query         string
-	OperationName string
-	Variables     map[string]any
-	Extensions    map[string]any
-}
-
-// Sink receives an operation's results without blocking (see
-// wstransport.Sink, which satisfies it).
-type Sink interface {
-	Next(payload []byte) bool
-	Error(errs []byte)
-	Complete()
-}
+// Request and Sink are the websocket transport's: the hub is what runs its
+// operations.
+type (
+	Request = wstransport.Request
+	Sink    = wstransport.Sink
+)
 
 // maxPending bounds what a group buffers for a member still replaying; a
 // member that falls further behind is ended and must resubscribe.

@@ -54,8 +54,7 @@ func tokenFromInit(payload json.RawMessage) string {
 }
 
 func (e wsExecutor) Start(ctx context.Context, req wstransport.Request, sink wstransport.Sink) func() {
-	return e.hub.Start(ctx, push.Request{Query: req.Query, OperationName: req.OperationName,
-		Variables: req.Variables, Extensions: req.Extensions}, sink)
+	return e.hub.Start(ctx, req, sink)
 }
 
 // StillAuthorized ends connections whose token expired or was revoked; a
