@@ -64,6 +64,7 @@ type Server struct {
 	handler http.Handler
 	tailer  *events.Tailer
 	hub     *push.Hub
+	ws      *wstransport.Transport
 	prov    *tenants.Provisioner
 
 	stop context.CancelFunc
@@ -112,7 +113,8 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, api)
 	api = authenticate(resolver.Auth, api)
 	api = limitBody(cfg.MaxBodyBytes, api)
-	api = wstransport.Handler(wsExecutor{hub: s.hub, auth: resolver.Auth}, withLogger(cfg.Websocket, cfg.Logger), api)
+	s.ws = wstransport.Handler(wsExecutor{hub: s.hub, auth: resolver.Auth}, withLogger(cfg.Websocket, cfg.Logger), api)
+	api = s.ws
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", api)
@@ -175,6 +177,11 @@ func (s *Server) Start() {
 		}()
 	}
 }
+
+// CloseWebsockets closes every websocket with 1001 and a hint to resubscribe
+// from the last cursor, and refuses new ones: the first step of a graceful
+// shutdown, since http.Server.Shutdown does not track hijacked connections.
+func (s *Server) CloseWebsockets(ctx context.Context) error { return s.ws.Shutdown(ctx) }
 
 // Close stops the background work and waits for it.
 func (s *Server) Close() {

@@ -32,10 +32,11 @@ const (
 // connection goroutine and executor goroutine has ended and that stop was
 // called exactly once for every operation started.
 type env struct {
-	t    *testing.T
-	exec *fakeExec
-	srv  *httptest.Server
-	url  string
+	t         *testing.T
+	exec      *fakeExec
+	srv       *httptest.Server
+	url       string
+	transport *wstransport.Transport
 }
 
 type envConfig struct {
@@ -48,7 +49,8 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	e := &env{t: t, exec: newFakeExec()}
 	panics := &panicWatch{}
-	e.srv = httptest.NewUnstartedServer(wstransport.Handler(e.exec, cfg.opts, cfg.next))
+	e.transport = wstransport.Handler(e.exec, cfg.opts, cfg.next)
+	e.srv = httptest.NewUnstartedServer(e.transport)
 	e.srv.Config.ErrorLog = log.New(panics, "", 0)
 	if cfg.smallSendBufs {
 		e.srv.Listener = smallBufListener{e.srv.Listener}

@@ -113,47 +113,130 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Handler upgrades websocket requests and serves both subprotocols; non-websocket requests are passed to next
-// (or answered 426 Upgrade Required when next is nil).
-func Handler(exec Executor, opts Options, next http.Handler) http.Handler {
+// Transport upgrades websocket requests and serves both subprotocols;
+// non-websocket requests go to next (or are answered 426 Upgrade Required
+// when next is nil). It keeps the live connections, so Shutdown can close
+// them with a hint to resume.
+type Transport struct {
+	exec     Executor
+	opts     Options
+	next     http.Handler
+	upgrader *websocket.Upgrader
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+	drained  chan struct{} // closed when draining and the last connection has ended
+}
+
+// Handler returns the transport for exec.
+func Handler(exec Executor, opts Options, next http.Handler) *Transport {
 	if exec == nil {
 		panic("wstransport: nil Executor")
 	}
-	opts = opts.withDefaults()
-	upgrader := &websocket.Upgrader{
-		Subprotocols: []string{transportWS.name, legacyWS.name}, // order is preference
-		// Most subscribers are idle most of the time: share write buffers
-		// instead of keeping one per connection.
-		WriteBufferPool: &sync.Pool{},
-		// Origins are checked before Upgrade, where the answer can say why.
-		CheckOrigin: func(*http.Request) bool { return true },
+	return &Transport{exec: exec, opts: opts.withDefaults(), next: next, conns: map[*conn]struct{}{},
+		drained: make(chan struct{}),
+		upgrader: &websocket.Upgrader{
+			Subprotocols: []string{transportWS.name, legacyWS.name}, // order is preference
+			// Most subscribers are idle most of the time: share write buffers
+			// instead of keeping one per connection.
+			WriteBufferPool: &sync.Pool{},
+			// Origins are checked before Upgrade, where the answer can say why.
+			CheckOrigin: func(*http.Request) bool { return true },
+		}}
+}
+
+func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		if t.next != nil {
+			t.next.ServeHTTP(w, r)
+		} else {
+			http.Error(w, "this endpoint only speaks websocket", http.StatusUpgradeRequired)
+		}
+		return
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !websocket.IsWebSocketUpgrade(r) {
-			if next != nil {
-				next.ServeHTTP(w, r)
-			} else {
-				http.Error(w, "this endpoint only speaks websocket", http.StatusUpgradeRequired)
-			}
-			return
+	if !originAllowed(r, t.opts.AllowedOrigins) {
+		http.Error(w, "websocket: origin not allowed", http.StatusForbidden)
+		return
+	}
+	if pickProtocol(websocket.Subprotocols(r)) == nil {
+		http.Error(w, `websocket: offer subprotocol "graphql-transport-ws" or "graphql-ws"`, http.StatusBadRequest)
+		return
+	}
+	t.mu.Lock()
+	draining := t.draining
+	t.mu.Unlock()
+	if draining {
+		http.Error(w, "the server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := t.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has already answered
+	}
+	c := newConn(r.Context(), ws, pickProtocol([]string{ws.Subprotocol()}), t.exec, t.opts)
+	if !t.add(c) {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, shuttingDownReason),
+			time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
+	// Serve on a fresh goroutine and let the handler's return: its stack
+	// has grown through net/http's request handling, and an idle
+	// connection's one goroutine should be as small as it can be.
+	go func() {
+		c.serve()
+		t.remove(c)
+	}()
+}
+
+const shuttingDownReason = "server shutting down: resubscribe with after: your last cursor"
+
+func (t *Transport) add(c *conn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.draining {
+		return false
+	}
+	t.conns[c] = struct{}{}
+	return true
+}
+
+func (t *Transport) remove(c *conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.conns, c)
+	if t.draining && len(t.conns) == 0 {
+		close(t.drained)
+	}
+}
+
+// Shutdown refuses new connections and closes every live one with 1001
+// (going away) and a reason telling clients to resubscribe from their last
+// cursor, after what is already queued for them. It returns when all have
+// ended, or with ctx's error.
+func (t *Transport) Shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	if !t.draining {
+		t.draining = true
+		if len(t.conns) == 0 {
+			close(t.drained)
 		}
-		if !originAllowed(r, opts.AllowedOrigins) {
-			http.Error(w, "websocket: origin not allowed", http.StatusForbidden)
-			return
-		}
-		if pickProtocol(websocket.Subprotocols(r)) == nil {
-			http.Error(w, `websocket: offer subprotocol "graphql-transport-ws" or "graphql-ws"`, http.StatusBadRequest)
-			return
-		}
-		ws, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return // the upgrader has already answered
-		}
-		// Serve on a fresh goroutine and let the handler's return: its stack
-		// has grown through net/http's request handling, and an idle
-		// connection's one goroutine should be as small as it can be.
-		go newConn(r.Context(), ws, pickProtocol([]string{ws.Subprotocol()}), exec, opts).serve()
-	})
+	}
+	conns := make([]*conn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(closeReq{code: websocket.CloseGoingAway, reason: shuttingDownReason, frame: true, flush: true})
+	}
+	select {
+	case <-t.drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // pickProtocol returns the preferred protocol among those offered, or nil.
