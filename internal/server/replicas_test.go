@@ -22,8 +22,20 @@ func TestDroppedListenerLosesNothing(t *testing.T) {
 	c := a.a.dialWS(a.tok[a.vendor], false)
 	c.subscribe("1", poSubscription, nil)
 	waitForSubscribers(t, a, 1)
-	res, err := db.ExecContext(context.Background(),
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN channelgraph_events' AND datname = current_database()")
+	const listeners = "FROM pg_stat_activity WHERE query = 'LISTEN channelgraph_events' AND datname = current_database()"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var n int
+		if err := db.QueryRowContext(context.Background(), "SELECT count(*) "+listeners).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d replicas listening, want 2", n)
+		}
+	}
+	res, err := db.ExecContext(context.Background(), "SELECT pg_terminate_backend(pid) "+listeners)
 	if err != nil {
 		t.Fatal(err)
 	}
