@@ -82,7 +82,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	return nil
 }
 
-// configureFromEnv reads the optional settings: CHANNELGRAPH_ALLOWED_ORIGINS
+// configureFromEnv reads the optional settings: CHANNELGRAPH_INTROSPECTION
+// (off hides the schema and field suggestions), CHANNELGRAPH_ALLOWED_ORIGINS
 // (comma-separated origins that may open websockets besides same-origin
 // pages), CHANNELGRAPH_PROVISION_STEP (the built-in provisioner's delay per
 // step, default 2s) and CHANNELGRAPH_PROVISIONER=external (no built-in
@@ -94,6 +95,13 @@ func configureFromEnv(cfg *server.Config) error {
 		}
 	}
 	cfg.Websocket.AllowedOrigins = cfg.AllowedOrigins
+	switch v := env("CHANNELGRAPH_INTROSPECTION", "on"); v {
+	case "on":
+	case "off":
+		cfg.NoIntrospection = true
+	default:
+		return fmt.Errorf("CHANNELGRAPH_INTROSPECTION must be on or off, not %q", v)
+	}
 	step, err := time.ParseDuration(env("CHANNELGRAPH_PROVISION_STEP", "2s"))
 	if err != nil || step <= 0 {
 		return fmt.Errorf("CHANNELGRAPH_PROVISION_STEP must be a positive duration such as 2s")

@@ -5,7 +5,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -51,7 +53,12 @@ type Config struct {
 	ProvisionStep time.Duration
 	// Websocket tunes the websocket transport (zero values take its defaults).
 	Websocket wstransport.Options
-	Logger    *slog.Logger
+	// Limits bound each operation (zero values take DefaultLimits).
+	Limits Limits
+	// NoIntrospection turns off introspection and "did you mean" field
+	// suggestions, for production deployments that publish no schema.
+	NoIntrospection bool
+	Logger          *slog.Logger
 }
 
 // DefaultMaxBodyBytes bounds request bodies when Config leaves it 0.
@@ -72,7 +79,9 @@ type Server struct {
 }
 
 // New assembles the server on db, which must be migrated. Call Start to run
-// its background work and Close to stop it.
+// its background work and Close to stop it. db serves this server alone: New
+// adds a query hook to it (to wake the event tailer on commit), which bun
+// does not allow while another server is already running queries on it.
 func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -87,14 +96,15 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		Orders:  orders.New(db),
 		Tenancy: tenants.New(db),
 	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: resolver})
+	cfg.Limits = cfg.Limits.withDefaults()
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: resolver, Complexity: graph.Complexity()})
 	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	configure(gql, cfg.Logger)
+	configure(gql, cfg)
 	exec := executor.New(schema)
-	configure(exec, cfg.Logger)
+	configure(exec, cfg)
 
 	tailer, err := events.NewTailer(ctx, db, cfg.DatabaseURL, cfg.Logger)
 	if err != nil {
@@ -136,14 +146,24 @@ type configurable interface {
 	SetErrorPresenter(graphql.ErrorPresenterFunc)
 	SetRecoverFunc(graphql.RecoverFunc)
 	SetQueryCache(graphql.Cache[*ast.QueryDocument])
+	SetDisableSuggestion(bool)
 }
 
-func configure(c configurable, log *slog.Logger) {
+func configure(c configurable, cfg Config) {
 	c.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	c.Use(extension.Introspection{})
+	if cfg.NoIntrospection {
+		c.SetDisableSuggestion(true)
+	} else {
+		c.Use(extension.Introspection{})
+	}
+	// Automatic persisted queries: a client may send only the query's
+	// SHA-256 once the server has seen it.
+	c.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	c.Use(shapeLimit{cfg.Limits})
+	c.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
 	c.AroundFields(markInternalErrors)
-	c.SetErrorPresenter(errorPresenter(log))
-	c.SetRecoverFunc(recoverFunc(log))
+	c.SetErrorPresenter(errorPresenter(cfg.Logger))
+	c.SetRecoverFunc(recoverFunc(cfg.Logger))
 }
 
 func withLogger(o wstransport.Options, log *slog.Logger) wstransport.Options {
@@ -208,13 +228,29 @@ func ready(db *bun.DB) http.HandlerFunc {
 	}
 }
 
+// limitBody bounds request bodies and refuses batched requests (a JSON
+// array of operations) with a clear answer rather than a decoding error.
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tooLarge := "the request body is larger than the limit of " + itoa(max) + " bytes"
 		if r.ContentLength > max {
-			writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", "the request body is larger than the limit of "+itoa(max)+" bytes")
+			writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", tooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if err != nil {
+			writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", tooLarge)
+			return
+		}
+		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+			writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "batched requests are not supported: send one operation per request")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
