@@ -3,6 +3,9 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/channelgraph/channelgraph/graph/model"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/loaders"
@@ -149,3 +152,27 @@ func eventOf[T, E any](obj *T, err error, wrap func(*T) *E) (*E, error) {
 	}
 	return wrap(obj), nil
 }
+
+// selects reports whether the operation selects the field at path below
+// the field being resolved (fragments included).
+func selects(ctx context.Context, path ...string) bool {
+	rc := graphql.GetOperationContext(ctx)
+	set := graphql.GetFieldContext(ctx).Field.Selections
+	for _, name := range path {
+		var next ast.SelectionSet
+		found := false
+		for _, f := range graphql.CollectFields(rc, set, selectableTypes) {
+			if f.Name == name {
+				next, found = append(next, f.Selections...), true
+			}
+		}
+		if !found {
+			return false
+		}
+		set = next
+	}
+	return true
+}
+
+// selectableTypes are the type conditions selects looks into.
+var selectableTypes = []string{"PurchaseOrderConnection", "PurchaseOrderEdge", "PurchaseOrder", "PurchaseOrderLine", "Product", "Node"}

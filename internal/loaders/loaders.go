@@ -108,3 +108,79 @@ func groupedByID[V any](load func(context.Context, []int64) (map[int64][]V, erro
 func Attach(ctx context.Context, l *Loaders) context.Context {
 	return context.WithValue(ctx, loadersKey{}, l)
 }
+
+// PageNeeds says which relations of a page of purchase orders the operation
+// selects, so PrimeOrders loads only those.
+type PageNeeds struct {
+	Parties, Lines, Products bool
+}
+
+// PrimeOrders loads, in one query each, what a page of purchase orders will
+// ask of the loaders — its parties, its lines, their products and their
+// vendors — so the page costs the same few statements at any size, whatever
+// the goroutine scheduling of gqlgen's list resolution (which can otherwise
+// split a page across several batching windows).
+func (l *Loaders) PrimeOrders(ctx context.Context, ch *channel.Service, cat *catalog.Service, ord *orders.Service, page []*domain.PurchaseOrder, need PageNeeds) error {
+	orgIDs := map[int64]bool{}
+	if need.Parties {
+		for _, po := range page {
+			for _, id := range []*int64{&po.VendorID, &po.CustomerID, po.ResellerID, po.DistributorID} {
+				if id != nil {
+					orgIDs[*id] = true
+				}
+			}
+		}
+	}
+	if need.Lines || need.Products {
+		ids := make([]int64, len(page))
+		for i, po := range page {
+			ids[i] = po.ID
+		}
+		lines, err := ord.LinesByOrder(ctx, ids)
+		if err != nil {
+			return err
+		}
+		productIDs := map[int64]bool{}
+		for _, id := range ids {
+			l.Lines.Prime(ctx, id, nonNil(lines[id]))
+			for _, line := range lines[id] {
+				productIDs[line.ProductID] = true
+			}
+		}
+		if need.Products && len(productIDs) > 0 {
+			products, err := cat.ProductsByID(ctx, keys(productIDs))
+			if err != nil {
+				return err
+			}
+			for id, p := range products {
+				l.Product.Prime(ctx, id, p)
+				orgIDs[p.VendorID] = true
+			}
+		}
+	}
+	if len(orgIDs) > 0 {
+		orgs, err := ch.OrganizationsByID(ctx, keys(orgIDs))
+		if err != nil {
+			return err
+		}
+		for id, o := range orgs {
+			l.Organization.Prime(ctx, id, o)
+		}
+	}
+	return nil
+}
+
+func nonNil[V any](s []V) []V {
+	if s == nil {
+		return []V{}
+	}
+	return s
+}
+
+func keys(set map[int64]bool) []int64 {
+	out := make([]int64, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	return out
+}
