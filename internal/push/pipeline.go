@@ -37,7 +37,7 @@ func (p *pipeline) run(ev events.Event) (payload []byte, send, alive bool) {
 	case <-p.ctx.Done():
 		return nil, false, false
 	}
-	resp := p.responses(p.perEvent(p.ctx))
+	resp := p.responses(graphql.StartOperationTrace(p.perEvent(p.ctx))) // each event is timed on its own
 	if resp == nil {
 		return nil, false, false
 	}

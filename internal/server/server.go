@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uptrace/bun"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -102,9 +103,11 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	configure(gql, cfg)
+	registry := prometheus.NewRegistry()
+	obs := newObserver(registry, cfg.Logger)
+	configure(gql, cfg, obs)
 	exec := executor.New(schema)
-	configure(exec, cfg)
+	configure(exec, cfg, obs)
 
 	tailer, err := events.NewTailer(ctx, db, cfg.DatabaseURL, cfg.Logger)
 	if err != nil {
@@ -133,7 +136,8 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", ready(db))
-	mux.Handle("GET /metrics", promhttp.Handler())
+	s.registerGauges(registry)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	s.handler = mux
 	return s, nil
 }
@@ -149,8 +153,9 @@ type configurable interface {
 	SetDisableSuggestion(bool)
 }
 
-func configure(c configurable, cfg Config) {
+func configure(c configurable, cfg Config, obs *observer) {
 	c.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	c.Use(obs)
 	if cfg.NoIntrospection {
 		c.SetDisableSuggestion(true)
 	} else {

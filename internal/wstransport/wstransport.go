@@ -190,6 +190,13 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// Connections is how many websocket connections are open.
+func (t *Transport) Connections() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
 const shuttingDownReason = "server shutting down: resubscribe with after: your last cursor"
 
 func (t *Transport) add(c *conn) bool {
