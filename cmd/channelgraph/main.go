@@ -53,6 +53,7 @@ environment:
   CHANNELGRAPH_ALLOWED_ORIGINS  comma-separated origins allowed to open websockets (besides same-origin)
   CHANNELGRAPH_PROVISIONER    builtin (default) or external
   CHANNELGRAPH_PROVISION_STEP the built-in provisioner's delay per step (default 2s)
+  CHANNELGRAPH_RATE_LIMIT     requests a second per token over HTTP, bursts of twice that (default 50; 0: none)
   CHANNELGRAPH_INTROSPECTION  off hides the schema and "did you mean" suggestions (default on)
 `
 

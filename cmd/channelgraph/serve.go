@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,6 +104,11 @@ func configureFromEnv(cfg *server.Config) error {
 	default:
 		return fmt.Errorf("CHANNELGRAPH_INTROSPECTION must be on or off, not %q", v)
 	}
+	perSecond, err := strconv.ParseFloat(env("CHANNELGRAPH_RATE_LIMIT", "50"), 64)
+	if err != nil || perSecond < 0 {
+		return fmt.Errorf("CHANNELGRAPH_RATE_LIMIT must be requests a second per token, or 0 for none")
+	}
+	cfg.RateLimit = server.RateLimit{PerSecond: perSecond, Burst: int(math.Ceil(2 * perSecond))}
 	step, err := time.ParseDuration(env("CHANNELGRAPH_PROVISION_STEP", "2s"))
 	if err != nil || step <= 0 {
 		return fmt.Errorf("CHANNELGRAPH_PROVISION_STEP must be a positive duration such as 2s")

@@ -152,6 +152,7 @@ func startServerErr(t *testing.T, name, databaseURL string) (*server, error) {
 		"CHANNELGRAPH_ADDR=127.0.0.1:0",
 		"CHANNELGRAPH_DATABASE_URL="+databaseURL,
 		"CHANNELGRAPH_ADMIN_TOKEN="+adminToken,
+		"CHANNELGRAPH_RATE_LIMIT=0", // writers here create orders as fast as they can
 	)
 	p, err := startProcess(t, name, cmd, out)
 	if err != nil {

@@ -56,6 +56,8 @@ type Config struct {
 	Websocket wstransport.Options
 	// Limits bound each operation (zero values take DefaultLimits).
 	Limits Limits
+	// RateLimit bounds each token's requests over HTTP (zero: no limit).
+	RateLimit RateLimit
 	// NoIntrospection turns off introspection and "did you mean" field
 	// suggestions, for production deployments that publish no schema.
 	NoIntrospection bool
@@ -124,6 +126,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 
 	var api http.Handler = gql
 	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, api)
+	api = limitRate(cfg.RateLimit, api)
 	api = authenticate(resolver.Auth, api)
 	api = limitBody(cfg.MaxBodyBytes, api)
 	s.ws = wstransport.Handler(wsExecutor{hub: s.hub, auth: resolver.Auth}, withLogger(cfg.Websocket, cfg.Logger), api)
