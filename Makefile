@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test generate check-generated lint random bench-push clean
+.PHONY: run build test fuzz generate check-generated lint random bench-push clean
 
 ## run: build and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
 run:
@@ -28,6 +28,14 @@ random:
 ## (PostgreSQL, 1,000 and 10,000 subscribers; a few minutes). Numbers go in docs/performance.md.
 bench-push:
 	$(GO) test -count=1 -timeout 60m -run TestPushBenchmark ./internal/pushbench -v -push-bench
+
+## fuzz: each fuzz target for FUZZTIME (CI runs 10s each; run longer by hand, e.g. FUZZTIME=10m)
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGlobalID$$' -fuzztime $(FUZZTIME) ./internal/relay
+	$(GO) test -run '^$$' -fuzz '^FuzzCursor$$' -fuzztime $(FUZZTIME) ./internal/relay
+	$(GO) test -run '^$$' -fuzz '^FuzzHTTPBody$$' -fuzztime $(FUZZTIME) ./internal/server
+	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./internal/wstransport
 
 ## generate: regenerate gqlgen's code from schema.graphqls
 generate:

@@ -79,7 +79,7 @@ func newAPI(tb testing.TB, db *bun.DB) *api {
 func newServer(tb testing.TB, db *bun.DB, cfg server.Config) (*api, *server.Server) {
 	cfg.AdminToken = adminToken
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = quietLogger()
 	}
 	app, err := server.New(context.Background(), db, cfg)
 	if err != nil {
@@ -299,3 +299,5 @@ func readAll(tb testing.TB, res *http.Response) string {
 	}
 	return string(b)
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
