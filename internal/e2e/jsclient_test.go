@@ -210,7 +210,7 @@ func aptGet(args ...string) error {
 func installJSClient(t *testing.T, npm string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "subscribe.mjs"} {
+	for _, name := range []string{"package.json", "package-lock.json", "subscribe.mjs", "audit.mjs"} {
 		b, err := os.ReadFile(filepath.Join("js", name))
 		if err != nil {
 			t.Fatal(err)
