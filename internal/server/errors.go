@@ -28,6 +28,9 @@ func (e internalError) Unwrap() error { return e.err }
 // raises itself (bad enum values, unparsable scalars), which are the client's.
 func markInternalErrors(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return res, domain.Errorf(domain.CodeInternal, "%s", timeLimitMessage)
+	}
 	if err != nil {
 		var de *domain.Error
 		var ge *gqlerror.Error

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -104,3 +106,34 @@ func limitError(format string, args ...any) *gqlerror.Error {
 	return &gqlerror.Error{Message: fmt.Sprintf(format, args...),
 		Extensions: map[string]any{"code": string(domain.CodeInvalid), "limit": true}}
 }
+
+// timeLimit bounds a query's or mutation's execution: its resolvers, and so
+// their SQL, stop at the deadline, and markInternalErrors says why. It is
+// applied to the execution rather than the HTTP request so the response is
+// still written (gqlgen writes nothing for a request already expired).
+type timeLimit struct{ d time.Duration }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = timeLimit{}
+
+func (timeLimit) ExtensionName() string                          { return "TimeLimit" }
+func (timeLimit) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+func (l timeLimit) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if rc := graphql.GetOperationContext(ctx); rc.Operation == nil || rc.Operation.Operation == ast.Subscription {
+		return next(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.d)
+	respond := next(ctx)
+	return func(ctx context.Context) *graphql.Response {
+		defer cancel()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) { // spent before execution began: gqlgen would answer nothing
+			return &graphql.Response{Errors: gqlerror.List{limitError("%s", timeLimitMessage)}}
+		}
+		return respond(ctx)
+	}
+}
+
+const timeLimitMessage = "the operation ran longer than the server's time limit for one request; ask for less (smaller pages, fewer fields)"

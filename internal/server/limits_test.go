@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -101,5 +102,15 @@ func TestIntrospectionSwitch(t *testing.T) {
 	}
 	if res := off.do(adminToken, typo, nil); strings.Contains(res.Errors[0].Message, "Did you mean") {
 		t.Fatalf("suggestions off: %+v", res.Errors)
+	}
+}
+
+// TestRequestTimeout: an operation that runs past the time limit stops, and
+// says it crossed the limit.
+func TestRequestTimeout(t *testing.T) {
+	a, _ := newServer(t, MustOpen(t, "sqlite"), server.Config{RequestTimeout: time.Nanosecond})
+	res := a.do(adminToken, `{ purchaseOrders { totalCount } }`, nil)
+	if len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, "time limit") {
+		t.Fatalf("%+v", res.Errors)
 	}
 }

@@ -58,6 +58,9 @@ type Config struct {
 	Limits Limits
 	// RateLimit bounds each token's requests over HTTP (zero: no limit).
 	RateLimit RateLimit
+	// RequestTimeout bounds one query's or mutation's execution (0:
+	// DefaultRequestTimeout); subscriptions live on.
+	RequestTimeout time.Duration
 	// NoIntrospection turns off introspection and "did you mean" field
 	// suggestions, for production deployments that publish no schema.
 	NoIntrospection bool
@@ -66,6 +69,9 @@ type Config struct {
 
 // DefaultMaxBodyBytes bounds request bodies when Config leaves it 0.
 const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultRequestTimeout bounds an HTTP operation when Config leaves it 0.
+const DefaultRequestTimeout = 15 * time.Second
 
 // Server is Channelgraph's HTTP handler and background work.
 type Server struct {
@@ -88,6 +94,9 @@ type Server struct {
 func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -168,6 +177,7 @@ func configure(c configurable, cfg Config, obs *observer) {
 	// SHA-256 once the server has seen it.
 	c.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	c.Use(shapeLimit{cfg.Limits})
+	c.Use(timeLimit{cfg.RequestTimeout})
 	c.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
 	c.AroundFields(markInternalErrors)
 	c.SetErrorPresenter(errorPresenter(cfg.Logger))
