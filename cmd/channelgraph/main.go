@@ -54,6 +54,7 @@ environment:
   CHANNELGRAPH_PROVISIONER    builtin (default) or external
   CHANNELGRAPH_PROVISION_STEP the built-in provisioner's delay per step (default 2s)
   CHANNELGRAPH_RATE_LIMIT     requests a second per token over HTTP, bursts of twice that (default 50; 0: none)
+  CHANNELGRAPH_PERSISTED_QUERIES  a directory of *.graphql files: run only those operations (by text or hash)
   CHANNELGRAPH_INTROSPECTION  off hides the schema and "did you mean" suggestions (default on)
 `
 

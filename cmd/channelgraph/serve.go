@@ -104,6 +104,13 @@ func configureFromEnv(cfg *server.Config) error {
 	default:
 		return fmt.Errorf("CHANNELGRAPH_INTROSPECTION must be on or off, not %q", v)
 	}
+	if dir := os.Getenv("CHANNELGRAPH_PERSISTED_QUERIES"); dir != "" {
+		list, err := server.LoadAllowList(dir)
+		if err != nil {
+			return fmt.Errorf("CHANNELGRAPH_PERSISTED_QUERIES: %w", err)
+		}
+		cfg.AllowList = list
+	}
 	perSecond, err := strconv.ParseFloat(env("CHANNELGRAPH_RATE_LIMIT", "50"), 64)
 	if err != nil || perSecond < 0 {
 		return fmt.Errorf("CHANNELGRAPH_RATE_LIMIT must be requests a second per token, or 0 for none")

@@ -114,3 +114,23 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("%+v", res.Errors)
 	}
 }
+
+// TestAllowList: in allow-list mode only the listed operations run, by text
+// or by hash alone; anything else is refused and says why.
+func TestAllowList(t *testing.T) {
+	const allowed = "query Mine { viewer { isPlatformAdmin } }"
+	list := server.AllowList{}
+	list.Add(allowed)
+	a, _ := newServer(t, MustOpen(t, "sqlite"), server.Config{AllowList: list})
+	if res := a.do(adminToken, allowed, nil); len(res.Errors) > 0 {
+		t.Fatalf("the allowed operation: %+v", res.Errors)
+	}
+	sum := sha256.Sum256([]byte(allowed))
+	byHash := mustJSON(map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}})
+	if res := a.raw(adminToken, "application/json", byHash); len(res.Errors) > 0 || !strings.Contains(string(res.Data), "isPlatformAdmin") {
+		t.Fatalf("the allowed operation by hash: %s %+v", res.Data, res.Errors)
+	}
+	if res := a.do(adminToken, "{ viewer { isPlatformAdmin } }", nil); len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, "allow-list") {
+		t.Fatalf("an operation not in the list: %+v", res.Errors)
+	}
+}

@@ -58,6 +58,9 @@ type Config struct {
 	Limits Limits
 	// RateLimit bounds each token's requests over HTTP (zero: no limit).
 	RateLimit RateLimit
+	// AllowList, when set, is the only operations the server runs (by text
+	// or hash); automatic persisted queries are then off.
+	AllowList AllowList
 	// RequestTimeout bounds one query's or mutation's execution (0:
 	// DefaultRequestTimeout); subscriptions live on.
 	RequestTimeout time.Duration
@@ -173,9 +176,13 @@ func configure(c configurable, cfg Config, obs *observer) {
 	} else {
 		c.Use(extension.Introspection{})
 	}
-	// Automatic persisted queries: a client may send only the query's
-	// SHA-256 once the server has seen it.
-	c.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if cfg.AllowList != nil {
+		c.Use(allowListOnly{cfg.AllowList})
+	} else {
+		// Automatic persisted queries: a client may send only the query's
+		// SHA-256 once the server has seen it.
+		c.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	}
 	c.Use(shapeLimit{cfg.Limits})
 	c.Use(timeLimit{cfg.RequestTimeout})
 	c.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
