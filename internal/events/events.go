@@ -32,6 +32,7 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
 // Type names what changed.
@@ -98,8 +99,7 @@ func Append(ctx context.Context, tx bun.IDB, t Type, objectID int64) error {
 		return err
 	}
 	if t == PurchaseOrderUpdated {
-		if _, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id)
-			SELECT ?, viewer_organization_id FROM purchase_order_visibility WHERE purchase_order_id = ?`, ev.ID, objectID).Exec(ctx); err != nil {
+		if err := visibility.RecordAudience(ctx, tx, ev.ID, objectID); err != nil {
 			return err
 		}
 	}

@@ -493,10 +493,7 @@ func (s *Service) ForEvent(ctx context.Context, ev events.Event) (*domain.Purcha
 	if err != nil {
 		return nil, err
 	}
-	q := s.visible(viewer).Where("v.purchase_order_id = ?", ev.ObjectID)
-	if !viewer.IsPlatformAdmin {
-		q = q.Where("EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = ? AND a.organization_id = ?)", ev.ID, viewer.OrganizationID)
-	}
+	q := visibility.RestrictToAudience(s.visible(viewer).Where("v.purchase_order_id = ?", ev.ObjectID), viewer, ev.ID)
 	var po domain.PurchaseOrder
 	err = q.Scan(ctx, &po)
 	if errors.Is(err, sql.ErrNoRows) {

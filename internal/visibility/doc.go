@@ -15,8 +15,13 @@
 // filter and count built on the index hides the distributor from customers
 // without a second check.
 //
-// Organizations (SPEC §1.5) are decided by OrganizationIDs, a set the
-// database evaluates from the edges and the purchase-order index.
+// Organizations (SPEC §1.5) are decided by one set the database evaluates
+// from the edges and the purchase-order index (RestrictOrganizations,
+// RestrictEdges).
+//
+// Pushed events (SPEC §7.3): RecordAudience copies who may see an order as
+// its event commits, from the same index, and RestrictToAudience keeps an
+// event from anyone who could not.
 //
 // The reference model in the model subpackage states the same rules in plain
 // Go; the randomized tests compare the two over many random channels.

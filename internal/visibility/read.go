@@ -1,6 +1,8 @@
 package visibility
 
 import (
+	"context"
+
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
 
@@ -62,4 +64,24 @@ func RestrictOrganizations(q *bun.SelectQuery, viewer *domain.Viewer, column str
 func RestrictEdges(q *bun.SelectQuery, viewer *domain.Viewer) *bun.SelectQuery {
 	q = RestrictOrganizations(q, viewer, "e.upstream_id")
 	return RestrictOrganizations(q, viewer, "e.downstream_id")
+}
+
+// RecordAudience notes, in the transaction that appends a purchase-order
+// event, every organization that may see the order as it commits (SPEC
+// §7.3: an event goes only to viewers who may see its object then).
+func RecordAudience(ctx context.Context, tx bun.IDB, eventID, purchaseOrderID int64) error {
+	_, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id)
+		SELECT ?, viewer_organization_id FROM purchase_order_visibility WHERE purchase_order_id = ?`,
+		eventID, purchaseOrderID).Exec(ctx)
+	return err
+}
+
+// RestrictToAudience keeps q's rows only if the viewer was in the audience
+// of the event when it committed (the platform administrator always is).
+func RestrictToAudience(q *bun.SelectQuery, viewer *domain.Viewer, eventID int64) *bun.SelectQuery {
+	if viewer.IsPlatformAdmin {
+		return q
+	}
+	return q.Where("EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = ? AND a.organization_id = ?)",
+		eventID, viewer.OrganizationID)
 }
