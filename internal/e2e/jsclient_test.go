@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/channelgraph/channelgraph/internal/testdb"
+	"github.com/channelgraph/channelgraph/internal/testproc"
 )
 
 // TestReferenceJavaScriptClient: graphql-ws, the reference client of the
@@ -133,12 +134,12 @@ func findOrInstallNode() (node, npm string, err error) {
 	if node, npm, missing := lookNode(); len(missing) == 0 {
 		return node, npm, checkNodeVersion(node)
 	}
-	if reason := autoInstallBlocker(); reason != "" {
+	if reason := testproc.InstallBlocker(); reason != "" {
 		return "", "", fmt.Errorf("%s [not installed automatically: %s]", needNodeMsg, reason)
 	}
 	// Concurrent test binaries would all try to install; one does, the
 	// others wait and find the result.
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "cg-e2e-node-install.lock"))
+	unlock, err := testproc.LockFile(filepath.Join(os.TempDir(), "cg-e2e-node-install.lock"))
 	if err != nil {
 		return "", "", fmt.Errorf("%s [automatic installation failed: %v]", needNodeMsg, err)
 	}
@@ -148,10 +149,10 @@ func findOrInstallNode() (node, npm string, err error) {
 		if testing.Verbose() {
 			fmt.Fprintf(os.Stderr, "e2e: node or npm is missing; installing Debian's %s with apt-get\n", strings.Join(missing, " "))
 		}
-		if err := aptGet("update"); err != nil {
+		if err := testproc.AptGet("update"); err != nil {
 			return "", "", fmt.Errorf("%s [automatic installation failed: %v]", needNodeMsg, err)
 		}
-		if err := aptGet(append([]string{"install", "-y", "--no-install-recommends"}, missing...)...); err != nil {
+		if err := testproc.AptGet(append([]string{"install", "-y", "--no-install-recommends"}, missing...)...); err != nil {
 			return "", "", fmt.Errorf("%s [automatic installation failed: %v]", needNodeMsg, err)
 		}
 		if node, npm, missing = lookNode(); len(missing) > 0 {
@@ -188,18 +189,6 @@ func checkNodeVersion(node string) error {
 	}
 	if major, _ := strconv.Atoi(m[1]); major < minNodeMajor {
 		return fmt.Errorf("%s is Node.js %s; %s", node, strings.TrimSpace(string(out)), needNodeMsg)
-	}
-	return nil
-}
-
-// aptGet runs apt-get non-interactively, waiting for the dpkg lock rather
-// than failing when something else holds it.
-func aptGet(args ...string) error {
-	args = append([]string{"-qq", "-o", "DPkg::Lock::Timeout=600"}, args...)
-	cmd := exec.Command("apt-get", args...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/channelgraph/channelgraph/internal/testdb"
+	"github.com/channelgraph/channelgraph/internal/testproc"
 )
 
 // serverBinary is the channelgraph binary built for this run (empty when the
@@ -41,7 +42,7 @@ func buildServer() (string, error) {
 		return "", err
 	}
 	// Held until this process exits; never unlocked on purpose.
-	if _, err := lockFile(filepath.Join(dir, binLockName)); err != nil {
+	if _, err := testproc.LockFile(filepath.Join(dir, binLockName)); err != nil {
 		return "", err
 	}
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
@@ -63,7 +64,7 @@ func buildServer() (string, error) {
 func sweepStaleBinDirs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binDirPrefix+"*"))
 	for _, dir := range dirs {
-		if unlock, ok := tryLock(filepath.Join(dir, binLockName)); ok {
+		if unlock, ok := testproc.TryLock(filepath.Join(dir, binLockName)); ok {
 			_ = os.RemoveAll(dir)
 			unlock()
 		}

@@ -23,9 +23,3 @@ func superviseLocked(cmd *exec.Cmd, started chan<- error, exited chan<- struct{}
 	}
 	close(exited)
 }
-
-func lockFile(path string) (unlock func(), err error) { return func() {}, nil }
-
-func tryLock(path string) (unlock func(), ok bool) { return nil, false }
-
-func autoInstallBlocker() string { return "only done on Debian/Ubuntu (Linux)" }

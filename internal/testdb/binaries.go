@@ -5,10 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
-	"strings"
+
+	"github.com/channelgraph/channelgraph/internal/testproc"
 )
 
 const needPostgres = "PostgreSQL is required for these tests: set TEST_DATABASE_URL or install the postgresql server package (e.g. apt-get install postgresql)"
@@ -19,12 +19,12 @@ func findOrInstallBinaries() (string, error) {
 	if dir, ok := findBinDir(); ok {
 		return dir, nil
 	}
-	if reason := autoInstallBlocker(); reason != "" {
+	if reason := testproc.InstallBlocker(); reason != "" {
 		return "", fmt.Errorf("%s [not installed automatically: %s]", needPostgres, reason)
 	}
 	// Concurrent test binaries (go test -p N) would all try to install; let
 	// one do it and the others find the result.
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "cg-testdb-install.lock"))
+	unlock, err := testproc.LockFile(filepath.Join(os.TempDir(), "cg-testdb-install.lock"))
 	if err != nil {
 		return "", fmt.Errorf("%s [automatic installation failed: %v]", needPostgres, err)
 	}
@@ -79,38 +79,11 @@ func isExecutable(path string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
-// autoInstallBlocker says why the postgresql package cannot be installed
-// automatically, or returns "" when it can.
-func autoInstallBlocker() string {
-	switch {
-	case runtime.GOOS != "linux":
-		return "only done on Debian/Ubuntu"
-	case os.Geteuid() != 0:
-		return "not running as root"
-	}
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return "apt-get not found"
-	}
-	return ""
-}
-
 // aptInstallPostgres installs the server binaries. The package also creates a
 // "main" cluster under /var/lib/postgresql, which we leave alone.
 func aptInstallPostgres() error {
-	if err := aptGet("update"); err != nil {
+	if err := testproc.AptGet("update"); err != nil {
 		return err
 	}
-	return aptGet("install", "-y", "--no-install-recommends", "postgresql")
-}
-
-func aptGet(args ...string) error {
-	// Wait for the dpkg lock instead of failing when something else (say,
-	// another go test binary) holds it.
-	args = append([]string{"-qq", "-o", "DPkg::Lock::Timeout=600"}, args...)
-	cmd := exec.Command("apt-get", args...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
+	return testproc.AptGet("install", "-y", "--no-install-recommends", "postgresql")
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/channelgraph/channelgraph/internal/testproc"
 )
 
 const (
@@ -293,7 +295,7 @@ func freePort() (int, error) {
 func sweepStaleDirs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
 	for _, dir := range dirs {
-		if unlock, ok := tryLock(filepath.Join(dir, lockName)); ok {
+		if unlock, ok := testproc.TryLock(filepath.Join(dir, lockName)); ok {
 			_ = os.RemoveAll(dir)
 			unlock()
 		}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/channelgraph/channelgraph/internal/testproc"
 )
 
 // procAttr runs a child as acct (nil: as ourselves). For the server it also
@@ -29,24 +31,11 @@ func killGroup(p *os.Process) {
 	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
 }
 
-// lockFile creates path if needed and waits for an exclusive flock on it.
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { f.Close() }, nil
-}
-
 // lockNewDir creates dir's lock file already locked: it is locked under a
 // temporary name and then renamed, so sweepStaleDirs never finds it unlocked.
 func lockNewDir(dir string) (unlock func(), err error) {
 	tmp := filepath.Join(dir, lockName+".tmp")
-	unlock, err = lockFile(tmp)
+	unlock, err = testproc.LockFile(tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -55,17 +44,4 @@ func lockNewDir(dir string) (unlock func(), err error) {
 		return nil, err
 	}
 	return unlock, nil
-}
-
-// tryLock takes an exclusive flock on an existing file without waiting.
-func tryLock(path string) (unlock func(), ok bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, false
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, false
-	}
-	return func() { f.Close() }, true
 }

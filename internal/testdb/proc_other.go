@@ -15,8 +15,4 @@ func procAttr(acct *account, server bool) *syscall.SysProcAttr { return nil }
 
 func killGroup(p *os.Process) { _ = p.Kill() }
 
-func lockFile(path string) (unlock func(), err error) { return func() {}, nil }
-
 func lockNewDir(dir string) (unlock func(), err error) { return func() {}, nil }
-
-func tryLock(path string) (unlock func(), ok bool) { return nil, false }
