@@ -109,6 +109,9 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 	}
 	cursor := func(po *domain.PurchaseOrder) string { return relay.Cursor("purchaseOrders", po.CreatedAt, po.ID) }
 	return relay.NewConnection(page, pos, cursor, func(ctx context.Context) (int, error) {
+		if f == (Filter{}) {
+			return visibility.CountPurchaseOrders(ctx, s.db, viewer)
+		}
 		n, err := filtered(visibility.PurchaseOrders(s.db, viewer)).Count(ctx)
 		return int(n), err
 	}), nil

@@ -1,7 +1,9 @@
 package visibility
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
@@ -74,8 +76,9 @@ func Edge(upstreamID, downstreamID int64) Scope {
 // Everything scopes a refresh to every purchase order (bulk loads, repair).
 func Everything() Scope { return Scope{bun.SafeQuery("1 = 1")} }
 
-// Refresh re-derives the visibility rows of the purchase orders in scope.
-// Call it in the transaction that changed what the rule depends on.
+// Refresh re-derives the visibility rows of the purchase orders in scope,
+// and the per-viewer counts of those rows. Call it in the transaction that
+// changed what the rule depends on.
 //
 // On PostgreSQL it first locks the orders in scope. A change to a grant
 // therefore waits for any transaction still changing one of its orders, and
@@ -93,12 +96,70 @@ func Refresh(ctx context.Context, tx bun.IDB, s Scope) error {
 			return nil
 		}
 	}
+	before, err := countInScope(ctx, tx, s)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.NewRaw(`DELETE FROM purchase_order_visibility WHERE purchase_order_id IN
 		(SELECT p.id FROM purchase_orders p WHERE ?)`, s.cond).Exec(ctx); err != nil {
 		return err
 	}
-	_, err := tx.NewRaw(`INSERT INTO purchase_order_visibility
+	if _, err := tx.NewRaw(`INSERT INTO purchase_order_visibility
 		(viewer_organization_id, purchase_order_id, party, created_at, status, vendor_id, customer_id, reseller_id, distributor_id)
-		`+deriveSQL, s.cond, s.cond, s.cond, s.cond, s.cond).Exec(ctx)
-	return err
+		`+deriveSQL, s.cond, s.cond, s.cond, s.cond, s.cond).Exec(ctx); err != nil {
+		return err
+	}
+	after, err := countInScope(ctx, tx, s)
+	if err != nil {
+		return err
+	}
+	return addToCounts(ctx, tx, before, after)
+}
+
+// viewerCount is one viewer organization's number of visibility rows.
+type viewerCount struct {
+	ViewerOrganizationID int64 `bun:"viewer_organization_id"`
+	PurchaseOrders       int64 `bun:"purchase_orders"`
+}
+
+func countInScope(ctx context.Context, tx bun.IDB, s Scope) (map[int64]int64, error) {
+	var rows []viewerCount
+	err := tx.NewRaw(`SELECT viewer_organization_id, COUNT(*) AS purchase_orders FROM purchase_order_visibility
+		WHERE purchase_order_id IN (SELECT p.id FROM purchase_orders p WHERE ?) GROUP BY viewer_organization_id`, s.cond).
+		Scan(ctx, &rows)
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.ViewerOrganizationID] = r.PurchaseOrders
+	}
+	return out, err
+}
+
+// addToCounts moves each viewer's count by what a refresh changed, in one
+// statement that takes the count rows' locks in viewer order, so two
+// refreshes that change the same viewers queue rather than deadlock.
+func addToCounts(ctx context.Context, tx bun.IDB, before, after map[int64]int64) error {
+	var deltas []viewerCount
+	for viewer, n := range after {
+		if d := n - before[viewer]; d != 0 {
+			deltas = append(deltas, viewerCount{viewer, d})
+		}
+	}
+	for viewer, n := range before {
+		if _, ok := after[viewer]; !ok {
+			deltas = append(deltas, viewerCount{viewer, -n})
+		}
+	}
+	if len(deltas) == 0 {
+		return nil
+	}
+	slices.SortFunc(deltas, func(a, b viewerCount) int { return cmp.Compare(a.ViewerOrganizationID, b.ViewerOrganizationID) })
+	for chunk := range slices.Chunk(deltas, 5000) {
+		if _, err := tx.NewInsert().Model(&chunk).ModelTableExpr("purchase_order_visibility_counts").
+			On("CONFLICT (viewer_organization_id) DO UPDATE").
+			Set("purchase_orders = purchase_order_visibility_counts.purchase_orders + EXCLUDED.purchase_orders").
+			Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
