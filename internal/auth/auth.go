@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/domain"
@@ -30,12 +31,26 @@ const TokenPrefix = "cgt_"
 type Service struct {
 	db         *bun.DB
 	adminToken string
+	// recent remembers tokens that authenticated in the last CacheFor, so a
+	// client's stream of requests costs one token lookup, not one each.
+	recent *lru.Cache[string, cachedViewer]
 }
+
+type cachedViewer struct {
+	viewer domain.Viewer
+	until  time.Time
+}
+
+// CacheFor is how long an authenticated token is trusted without reading it
+// again: a revocation takes effect at once on the replica that revoked it,
+// and within this long on the others.
+const CacheFor = 2 * time.Second
 
 // New returns a Service; adminToken, when not empty, is accepted as the
 // platform administrator's token (CHANNELGRAPH_ADMIN_TOKEN).
 func New(db *bun.DB, adminToken string) *Service {
-	return &Service{db: db, adminToken: adminToken}
+	recent, _ := lru.New[string, cachedViewer](10_000) // fails only for a size below 1
+	return &Service{db: db, adminToken: adminToken, recent: recent}
 }
 
 var errBadToken = domain.Errorf(domain.CodeUnauthenticated, "the bearer token is invalid, expired or revoked")
@@ -51,19 +66,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewe
 	if !strings.HasPrefix(token, TokenPrefix) {
 		return nil, errBadToken
 	}
+	hash := hashSecret(token)
+	now := domain.Now()
+	if c, ok := s.recent.Get(hash); ok && now.Before(c.until) {
+		v := c.viewer
+		return &v, nil
+	}
 	var t domain.APIToken
-	err := s.db.NewSelect().Model(&t).
-		Where("t.secret_hash = ?", hashSecret(token)).Scan(ctx)
+	err := s.db.NewSelect().Model(&t).Where("t.secret_hash = ?", hash).Scan(ctx)
 	if err != nil {
 		if isNoRows(err) {
 			return nil, errBadToken
 		}
 		return nil, err
 	}
-	if !t.Usable(domain.Now()) {
+	if !t.Usable(now) {
 		return nil, errBadToken
 	}
-	return &domain.Viewer{OrganizationID: t.OrganizationID, Role: t.Role, TokenID: t.ID}, nil
+	v := domain.Viewer{OrganizationID: t.OrganizationID, Role: t.Role, TokenID: t.ID}
+	until := now.Add(CacheFor)
+	if t.ExpiresAt != nil && t.ExpiresAt.Before(until) {
+		until = *t.ExpiresAt
+	}
+	s.recent.Add(hash, cachedViewer{viewer: v, until: until})
+	return &v, nil
 }
 
 // StillValid reports whether the token behind viewer is still usable; live
@@ -150,6 +176,7 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*domain.APIToken, 
 			return nil, err
 		}
 	}
+	s.recent.Remove(t.SecretHash)
 	return &t, nil
 }
 
