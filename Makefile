@@ -37,9 +37,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTPBody$$' -fuzztime $(FUZZTIME) ./internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./internal/wstransport
 
-## generate: regenerate gqlgen's code from schema.graphqls
+## generate: regenerate gqlgen's code from schema.graphqls (graph/generate: gqlgen with sequential fields)
 generate:
-	$(GO) tool gqlgen generate
+	$(GO) run ./graph/generate
 
 ## check-generated: fail when the committed generated code is stale
 check-generated: generate

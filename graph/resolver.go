@@ -3,7 +3,7 @@
 // services under internal/, and domain errors into GraphQL errors.
 package graph
 
-//go:generate go tool gqlgen generate
+//go:generate go run ./generate
 
 import (
 	"github.com/channelgraph/channelgraph/internal/auth"
