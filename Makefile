@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test fuzz generate check-generated lint random bench-push clean
+.PHONY: run build test fuzz generate check-generated lint random bench bench-push clean
 
 ## run: build and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
 run:
@@ -55,3 +55,12 @@ lint:
 
 clean:
 	rm -rf bin data
+
+## bench: the first page of purchase orders beside PostGraphile with RLS on the peer's 1M-order
+## data set (../shared/peers/postgraphile), the SQL floor, the rule's cost, writes and SQLite;
+## about 35 minutes. BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres uses that
+## server (a superuser); without it a throwaway cluster. Results: docs/performance.md.
+PEER_DIR ?= $(abspath ../shared/peers/postgraphile)
+BENCH_FLAGS ?=
+bench:
+	$(GO) test -count=1 -timeout 120m -run TestPageBenchmark ./internal/pagebench -v -page-bench -page-bench-peer $(PEER_DIR) $(BENCH_FLAGS)

@@ -1,0 +1,98 @@
+package pagebench_test
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+)
+
+// targets are issue 5's: a ≥ 10× b (2.5× for the customer), a/c ≥ 0.8,
+// a/d ≥ 0.85, p99 of a ≤ 50 ms.
+func targetAB(v viewer) float64 {
+	if v.kind == "customer" {
+		return 2.5
+	}
+	return 10
+}
+
+func (b *bench) find(system string, v viewer) *result {
+	for i := range b.results {
+		if b.results[i].system == system && b.results[i].viewer == v {
+			return &b.results[i]
+		}
+	}
+	return nil
+}
+
+func (b *bench) report(writes []writeResult) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "## make bench: the first page of 50 purchase orders with totalCount\n\n")
+	fmt.Fprintf(&s, "%d purchase orders; concurrency %d, %v warm-up, %v measured, median of %d runs (min–max); p50/p99 from the median run.\n",
+		*poCount, *concurrency, *warmup, *duration, *runs)
+	fmt.Fprintf(&s, "CPU is in cores of %d: the server under test / PostgreSQL / the load generator (busy: the whole machine).\n\n", runtime.NumCPU())
+	s.WriteString("| viewer | system | req/s | p50 ms | p99 ms | CPU server / postgres / loadgen |\n|---|---|---:|---:|---:|---|\n")
+	for _, v := range b.viewers {
+		for _, sys := range []string{systemA, systemB, systemC, systemD, systemS} {
+			r := b.find(sys, v)
+			if r == nil {
+				continue
+			}
+			med, lo, hi := median(r.runs, func(x run) float64 { return x.RPS })
+			m := medianRun(r.runs)
+			errs := ""
+			for _, x := range r.runs {
+				if x.Errors > 0 {
+					errs = fmt.Sprintf(" (**%d errors**)", x.Errors)
+				}
+			}
+			fmt.Fprintf(&s, "| %s | %s | **%.0f** (%.0f–%.0f)%s | %.1f | %.1f | %s |\n", v, sys, med, lo, hi, errs, m.P50, m.P99, m.CPU)
+		}
+	}
+	s.WriteString("\n| viewer | a / b (target) | a / c (≥ 0.8) | a / d (≥ 0.85) | p99 of a (≤ 50 ms) |\n|---|---:|---:|---:|---:|\n")
+	for _, v := range b.viewers {
+		a := b.find(systemA, v)
+		if a == nil {
+			continue
+		}
+		ra, _, _ := median(a.runs, func(x run) float64 { return x.RPS })
+		ratio := func(sys string, target float64) string {
+			r := b.find(sys, v)
+			if r == nil {
+				return "–"
+			}
+			x, _, _ := median(r.runs, func(x run) float64 { return x.RPS })
+			mark := "met"
+			if ra/x < target {
+				mark = "**missed**"
+			}
+			return fmt.Sprintf("%.2f× %s", ra/x, mark)
+		}
+		p99 := medianRun(a.runs).P99
+		mark := "met"
+		if p99 > 50 {
+			mark = "**missed**"
+		}
+		fmt.Fprintf(&s, "| %s | %s (≥ %.1f×) | %s | %s | %.1f ms %s |\n", v, ratio(systemB, targetAB(v)), targetAB(v),
+			ratio(systemC, 0.8), ratio(systemD, 0.85), p99, mark)
+	}
+	if len(writes) > 0 {
+		s.WriteString("\n### Writes, one at a time, end to end\n\n| write | system | n | p50 ms | p90 ms | p99 ms | max ms | what commits |\n|---|---|---:|---:|---:|---:|---:|---|\n")
+		for _, w := range writes {
+			fmt.Fprintf(&s, "| %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |\n", w.what, w.system, w.n, w.p50, w.p90, w.p99, w.max, w.note)
+		}
+	}
+	s.WriteString("\n" + machine() + "\n")
+	return s.String()
+}
+
+func machine() string {
+	out := func(name string, args ...string) string {
+		b, _ := exec.Command(name, args...).CombinedOutput()
+		return strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+	}
+	cpu := out("sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
+	mem := out("sh", "-c", "free -g | awk '/Mem:/{print $2}'")
+	return fmt.Sprintf("Machine: %d CPUs (%s), %s GiB RAM; %s; %s; node %s; %s; %s.", runtime.NumCPU(), strings.TrimSpace(cpu), mem,
+		runtime.Version(), out("psql", "--version"), out("node", "--version"), out("wrk", "--version"), out("pgbench", "--version"))
+}
