@@ -17,16 +17,29 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/demo"
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/tracing"
 )
 
 func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	tp, exporter, err := tracing.New(ctx, stdout, version)
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		// Runs last: flushes the last spans once the server has finished.
+		defer shutdownTracing(tp, logger)
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("tracing", "error", err) }))
+		logger.Info("tracing on", "exporter", string(exporter))
 	}
 	db, err := openMigrated(ctx)
 	if err != nil {
@@ -45,6 +58,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	cfg := server.Config{DatabaseURL: env("CHANNELGRAPH_DATABASE_URL", database.DefaultURL), AdminToken: adminToken, Logger: logger}
 	if err := configureFromEnv(&cfg); err != nil {
 		return err
+	}
+	if tp != nil { // a nil *TracerProvider in the interface would not be nil
+		cfg.TracerProvider = tp
 	}
 	app, err := server.New(ctx, db, cfg)
 	if err != nil {
@@ -82,6 +98,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 		return err
 	}
 	return nil
+}
+
+// shutdownTracing exports the spans still buffered and stops the exporter.
+func shutdownTracing(tp *sdktrace.TracerProvider, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		logger.Warn("tracing: the last spans were not all exported", "error", err)
+	}
 }
 
 // configureFromEnv reads the optional settings: CHANNELGRAPH_INTROSPECTION
