@@ -56,6 +56,7 @@ environment:
   CHANNELGRAPH_RATE_LIMIT     requests a second per token over HTTP, bursts of twice that (default 50; 0: none)
   CHANNELGRAPH_PERSISTED_QUERIES  a directory of *.graphql files: run only those operations (by text or hash)
   CHANNELGRAPH_INTROSPECTION  off hides the schema and "did you mean" suggestions (default on)
+  CHANNELGRAPH_TRACING        off (default), otlp (to OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318) or stdout
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

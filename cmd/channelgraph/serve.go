@@ -18,10 +18,13 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/demo"
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/tracing"
 )
 
 // servingGCPercent is the server's GOGC unless the environment sets one.
@@ -37,6 +40,16 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 		// live heap small, collecting at 5× it rather than 2× spends a
 		// fraction of the CPU on the collector (docs/performance.md).
 		debug.SetGCPercent(servingGCPercent)
+	}
+	tp, exporter, err := tracing.New(ctx, stdout, version)
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		// Runs last: flushes the last spans once the server has finished.
+		defer shutdownTracing(tp, logger)
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("tracing", "error", err) }))
+		logger.Info("tracing on", "exporter", string(exporter))
 	}
 	db, err := openMigrated(ctx)
 	if err != nil {
@@ -55,6 +68,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	cfg := server.Config{DatabaseURL: env("CHANNELGRAPH_DATABASE_URL", database.DefaultURL), AdminToken: adminToken, Logger: logger}
 	if err := configureFromEnv(&cfg); err != nil {
 		return err
+	}
+	if tp != nil { // a nil *TracerProvider in the interface would not be nil
+		cfg.TracerProvider = tp
 	}
 	app, err := server.New(ctx, db, cfg)
 	if err != nil {
@@ -92,6 +108,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 		return err
 	}
 	return nil
+}
+
+// shutdownTracing exports the spans still buffered and stops the exporter.
+func shutdownTracing(tp *sdktrace.TracerProvider, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		logger.Warn("tracing: the last spans were not all exported", "error", err)
+	}
 }
 
 // configureFromEnv reads the optional settings: CHANNELGRAPH_INTROSPECTION

@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
@@ -18,8 +19,8 @@ import (
 
 // observer counts, times and logs every GraphQL response: one log line per
 // query or mutation (per pushed event at debug level), and Prometheus
-// metrics by operation name, operation type and outcome. It never logs a
-// token or a variable.
+// metrics by operation name, operation type and outcome, with the trace id
+// when tracing is on. It never logs a token or a variable.
 type observer struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -84,8 +85,12 @@ func (o *observer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 	if kind == "subscription" {
 		level = slog.LevelDebug
 	}
-	o.log.Log(ctx, level, "graphql", "operation", label, "type", kind, "viewer", viewerLabel(ctx),
-		"duration_ms", float64(elapsed.Microseconds())/1000, "outcome", outcome)
+	args := []any{"operation", label, "type", kind, "viewer", viewerLabel(ctx),
+		"duration_ms", float64(elapsed.Microseconds()) / 1000, "outcome", outcome}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		args = append(args, "trace_id", sc.TraceID().String())
+	}
+	o.log.Log(ctx, level, "graphql", args...)
 	return resp
 }
 

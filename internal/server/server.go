@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uptrace/bun"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/channelgraph/channelgraph/graph"
 	"github.com/channelgraph/channelgraph/internal/auth"
@@ -67,7 +68,11 @@ type Config struct {
 	// NoIntrospection turns off introspection and "did you mean" field
 	// suggestions, for production deployments that publish no schema.
 	NoIntrospection bool
-	Logger          *slog.Logger
+	// TracerProvider, when set, turns tracing on: a span per HTTP request,
+	// per GraphQL operation and per SQL statement (see tracing.go). Nil
+	// installs no instrumentation at all.
+	TracerProvider trace.TracerProvider
+	Logger         *slog.Logger
 }
 
 // DefaultMaxBodyBytes bounds request bodies when Config leaves it 0.
@@ -122,6 +127,9 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	configure(gql, cfg, obs)
 	exec := executor.New(schema)
 	configure(exec, cfg, obs)
+	if cfg.TracerProvider != nil {
+		database.Trace(db, cfg.TracerProvider) // before anything runs queries on db
+	}
 
 	tailer, err := events.NewTailer(ctx, db, cfg.DatabaseURL, cfg.Logger)
 	if err != nil {
@@ -145,6 +153,9 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	api = s.ws
 
 	mux := http.NewServeMux()
+	if cfg.TracerProvider != nil {
+		api = traceHTTP(cfg.TracerProvider, api)
+	}
 	mux.Handle("/graphql", api)
 	mux.Handle("/", graphiql.Handler("Channelgraph", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -170,6 +181,9 @@ type configurable interface {
 
 func configure(c configurable, cfg Config, obs *observer) {
 	c.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.TracerProvider != nil {
+		c.Use(newOperationTracer(cfg.TracerProvider)) // outside the observer, whose log line names the trace
+	}
 	c.Use(obs)
 	if cfg.NoIntrospection {
 		c.SetDisableSuggestion(true)
