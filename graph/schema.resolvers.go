@@ -234,18 +234,16 @@ func (r *organizationResolver) Segment(ctx context.Context, obj *domain.Organiza
 
 // Tenants is the resolver for the tenants field.
 func (r *organizationResolver) Tenants(ctx context.Context, obj *domain.Organization) ([]*domain.Tenant, error) {
-	return r.Tenancy.OfCustomer(ctx, obj.ID)
+	return loaders.For(ctx).Tenants.Load(ctx, obj.ID)()
 }
 
 // ChannelEdges is the resolver for the channelEdges field.
 func (r *organizationResolver) ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) (*model.ChannelEdgeConnection, error) {
-	page, err := relay.NewPage(first, after)
+	list, err := edgeList(direction, kind, includeRemoved, first, after)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := r.Channel.ChannelEdges(ctx, obj.ID, channel.EdgeFilter{
-		Downstream: direction == model.EdgeDirectionDownstream, Kind: kind, IncludeRemoved: deref(includeRemoved),
-	}, page)
+	conn, err := loaders.For(ctx).ChannelEdges.Load(ctx, loaders.EdgesKey{Org: obj.ID, List: list})()
 	if err != nil {
 		return nil, err
 	}

@@ -128,7 +128,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	withLoaders := func(ctx context.Context) context.Context {
-		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, loaders.EventWait))
+		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, loaders.EventWait))
 	}
 	s := &Server{cfg: cfg, db: db, tailer: tailer,
 		hub: push.New(exec, db, withLoaders, cfg.Logger, tailer.Last())}
@@ -137,7 +137,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	}
 
 	var api http.Handler = gql
-	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, api)
+	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, api)
 	api = limitRate(cfg.RateLimit, api)
 	api = authenticate(resolver.Auth, api)
 	api = limitBody(cfg.MaxBodyBytes, api)
