@@ -314,7 +314,9 @@ func (r *queryResolver) Viewer(ctx context.Context) (*domain.Viewer, error) {
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	return r.node(ctx, id)
+	n, err := r.node(ctx, id)
+	primeNodes(ctx, n)
+	return n, err
 }
 
 // Nodes is the resolver for the nodes field.
@@ -330,6 +332,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 		}
 		out[i] = n
 	}
+	primeNodes(ctx, out...)
 	return out, nil
 }
 
@@ -339,7 +342,9 @@ func (r *queryResolver) Organization(ctx context.Context, id string) (*domain.Or
 	if err != nil {
 		return nil, err
 	}
-	return orNull(r.Channel.Organization(ctx, orgID))
+	org, err := orNull(r.Channel.Organization(ctx, orgID))
+	primeNodes(ctx, org)
+	return org, err
 }
 
 // Organizations is the resolver for the organizations field.
@@ -356,6 +361,11 @@ func (r *queryResolver) Organizations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(conn.Nodes))
+	for i, o := range conn.Nodes {
+		ids[i] = o.ID
+	}
+	primeOrganizations(ctx, ids, "edges", "node")
 	return model.NewOrganizationConnection(conn), nil
 }
 
@@ -390,6 +400,7 @@ func (r *queryResolver) PurchaseOrders(ctx context.Context, first *int, after *s
 	if err := loaders.For(ctx).PrimeOrders(ctx, r.Channel, r.Catalog, r.Orders, conn.Nodes, need); err != nil {
 		return nil, err
 	}
+	primeParties(ctx, conn.Nodes)
 	return model.NewPurchaseOrderConnection(conn), nil
 }
 
@@ -473,7 +484,9 @@ func (r *viewerResolver) Organization(ctx context.Context, obj *domain.Viewer) (
 	if obj.IsPlatformAdmin {
 		return nil, nil
 	}
-	return organization(ctx, obj.OrganizationID)
+	org, err := organization(ctx, obj.OrganizationID)
+	primeNodes(ctx, org)
+	return org, err
 }
 
 // Role is the resolver for the role field.

@@ -102,3 +102,110 @@ func (l *Loaders) loadEdgeCounts(ctx context.Context, keys []EdgeCountKey) []*da
 	}
 	return out
 }
+
+// OrgNeeds says what an operation selects below a list of organizations,
+// so PrimeOrganizations loads only that.
+type OrgNeeds struct {
+	Tenants bool
+	Edges   []EdgeNeeds
+}
+
+// EdgeNeeds is one channelEdges field below a list of organizations: its
+// list, whether it asks for totalCount, and what it selects below each end
+// of its edges (nil for an end it does not select).
+type EdgeNeeds struct {
+	List                            EdgeList
+	Count                           bool
+	Upstream, Downstream, RemovedBy *OrgNeeds
+}
+
+// PrimeOrganizations loads what a list of organizations will ask of the
+// loaders — their tenants, their pages of channel edges with their counts,
+// the organizations at the ends of those edges and, recursively, what is
+// selected below those — one statement per relation and list for all the
+// organizations at once, so the list costs the same statements at any size
+// whatever the goroutine scheduling of gqlgen's list resolution (which can
+// otherwise split a list across several batching windows). A load that
+// fails primes nothing below it: those fields then load through the loaders
+// and report the error where it belongs.
+func (l *Loaders) PrimeOrganizations(ctx context.Context, orgIDs []int64, need OrgNeeds) {
+	if len(orgIDs) == 0 {
+		return
+	}
+	orgIDs = unique(orgIDs)
+	if need.Tenants {
+		if tenants, err := l.ten.OfCustomers(ctx, orgIDs); err == nil {
+			for _, id := range orgIDs {
+				l.Tenants.Prime(ctx, id, nonNil(tenants[id]))
+			}
+		}
+	}
+	for _, e := range need.Edges {
+		l.primeEdges(ctx, orgIDs, e)
+	}
+}
+
+func (l *Loaders) primeEdges(ctx context.Context, orgIDs []int64, need EdgeNeeds) {
+	pages, err := l.edgePages(ctx, need.List, orgIDs)
+	if err != nil {
+		return
+	}
+	for id, p := range pages {
+		l.ChannelEdges.Prime(ctx, EdgesKey{Org: id, List: need.List}, p)
+	}
+	if need.Count {
+		if counts, err := l.ch.ChannelEdgeCounts(ctx, orgIDs, need.List.Filter); err == nil {
+			for _, id := range orgIDs {
+				l.ChannelEdgeCount.Prime(ctx, EdgeCountKey{Org: id, Filter: need.List.Filter}, counts[id])
+			}
+		}
+	}
+	ends := []struct {
+		need *OrgNeeds
+		id   func(*domain.ChannelEdge) *int64
+	}{
+		{need.Upstream, func(e *domain.ChannelEdge) *int64 { return &e.UpstreamID }},
+		{need.Downstream, func(e *domain.ChannelEdge) *int64 { return &e.DownstreamID }},
+		{need.RemovedBy, func(e *domain.ChannelEdge) *int64 { return e.RemovedByOrganizationID }},
+	}
+	all := map[int64]bool{}
+	endIDs := make([][]int64, len(ends))
+	for i, end := range ends {
+		if end.need == nil {
+			continue
+		}
+		set := map[int64]bool{}
+		for _, p := range pages {
+			for _, e := range p.Nodes {
+				if id := end.id(e); id != nil {
+					set[*id], all[*id] = true, true
+				}
+			}
+		}
+		endIDs[i] = keys(set)
+	}
+	if len(all) == 0 {
+		return
+	}
+	// Both ends of an edge the viewer may see are organizations it may see.
+	orgs, err := l.ch.OrganizationsByID(ctx, keys(all))
+	if err != nil {
+		return
+	}
+	for id, o := range orgs {
+		l.Organization.Prime(ctx, id, o)
+	}
+	for i, end := range ends {
+		if end.need != nil {
+			l.PrimeOrganizations(ctx, endIDs[i], *end.need)
+		}
+	}
+}
+
+func unique(ids []int64) []int64 {
+	set := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return keys(set)
+}

@@ -200,6 +200,145 @@ func (c edgeConn) names() []string {
 const edgeConnFields = `channelEdges(direction: $dir, kind: $kind, includeRemoved: $inc, first: $first, after: $after) {
 	totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id status upstream { name } downstream { name } } } }`
 
+// TestNoNPlusOneOrganizations: a page of organizations with their tenants,
+// their channel edges with totalCount, and their downstream organizations'
+// channel edges costs the same number of SQL statements for 3 organizations
+// as for 30.
+func TestNoNPlusOneOrganizations(t *testing.T) {
+	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+		counter := &statementCounter{}
+		db.AddQueryHook(counter)
+		g := newOrgGraph(t, db)
+		const query = `query($first: Int) { organizations(first: $first) { edges { node { name tenants { domain }
+			channelEdges(direction: DOWNSTREAM, first: 5) { totalCount edges { node { downstream { name
+				channelEdges(direction: DOWNSTREAM) { edges { node { downstream { name } } } } } } } } } } } }`
+		type level2 struct {
+			Edges []struct {
+				Node struct{ Downstream struct{ Name string } }
+			}
+		}
+		var out struct {
+			Organizations struct {
+				Edges []struct {
+					Node struct {
+						Name         string
+						Tenants      []struct{ Domain string }
+						ChannelEdges struct {
+							TotalCount int
+							Edges      []struct {
+								Node struct {
+									Downstream struct {
+										Name         string
+										ChannelEdges level2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		cost := func(first int) int64 {
+			out.Organizations.Edges = nil
+			before := counter.n.Load()
+			g.a.must(g.tok["A Vendor"], query, map[string]any{"first": first}, &out)
+			n := counter.n.Load() - before
+			if len(out.Organizations.Edges) != first {
+				t.Fatalf("got %d organizations, want %d", len(out.Organizations.Edges), first)
+			}
+			return n
+		}
+		small, large := cost(3), cost(30)
+		if large != small {
+			t.Fatalf("a page of 3 organizations cost %d statements, a page of 30 cost %d", small, large)
+		}
+		t.Logf("%d statements for a page of 3 or 30 organizations", small)
+
+		// The page of 30 answered what each list holds.
+		visible := g.visibleTo(g.tok["A Vendor"])
+		downstream := edgeArgs{Downstream: true, First: 5}
+		for _, e := range out.Organizations.Edges {
+			org := e.Node
+			var tenants []string
+			for _, tn := range org.Tenants {
+				tenants = append(tenants, tn.Domain)
+			}
+			if !slices.Equal(tenants, g.tenants[org.Name]) {
+				t.Errorf("%s: tenants %v, want %v", org.Name, tenants, g.tenants[org.Name])
+			}
+			want, total, _ := g.page(org.Name, downstream, visible)
+			var got []string
+			for _, c := range org.ChannelEdges.Edges {
+				d := c.Node.Downstream
+				got = append(got, org.Name+" → "+d.Name)
+				var gotBelow []string
+				for _, c2 := range d.ChannelEdges.Edges {
+					gotBelow = append(gotBelow, d.Name+" → "+c2.Node.Downstream.Name)
+				}
+				if wantBelow, _, _ := g.page(d.Name, edgeArgs{Downstream: true}, visible); !slices.Equal(gotBelow, wantBelow) {
+					t.Errorf("%s below %s: %v, want %v", d.Name, org.Name, gotBelow, wantBelow)
+				}
+			}
+			if !slices.Equal(got, want) || org.ChannelEdges.TotalCount != total {
+				t.Errorf("%s: %v (totalCount %d), want %v (%d)", org.Name, got, org.ChannelEdges.TotalCount, want, total)
+			}
+		}
+
+		// The other ways to a list of organizations cost the same at any size too.
+		g.a.MustProduct(g.ids["A Vendor"], "SKU-1")
+		for i := 1; i <= 30; i++ {
+			r, d := (i-1)/3+1, (i-1)/9+1
+			p := g.a.createOrder(g.tok["A Vendor"], order{Number: fmt.Sprintf("O-%d", i), Vendor: g.ids["A Vendor"],
+				Distributor: g.ids[fmt.Sprintf("B Dist %d", d)], Reseller: g.ids[fmt.Sprintf("C Reseller %02d", r)],
+				Customer: g.ids[fmt.Sprintf("D Customer %02d", i)]})
+			if len(p.CreatePurchaseOrder.UserErrors) > 0 {
+				t.Fatalf("order %d: %+v", i, p.CreatePurchaseOrder.UserErrors)
+			}
+		}
+		const below = `name tenants { domain } channelEdges(direction: UPSTREAM) { totalCount edges { node { upstream { name
+			channelEdges(direction: DOWNSTREAM, first: 3) { edges { node { downstream { name tenants { domain } } } } } } } } }`
+		var names []string
+		for name := range g.ids {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, tc := range []struct {
+			name, query string
+			vars        func(n int) map[string]any
+			small, big  int
+			perItem     int64 // statements the list itself costs per item
+		}{
+			{"purchase orders' customers and resellers", `query($n: Int) { purchaseOrders(first: $n) { edges { node {
+				customer { ` + below + ` } reseller { ` + below + ` } } } } }`,
+				func(n int) map[string]any { return map[string]any{"n": n} }, 3, 30, 0},
+			// nodes looks each id up on its own; what is below them is batched.
+			{"nodes", `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Organization { ` + below + ` } } }`,
+				func(n int) map[string]any {
+					var ids []string
+					for _, name := range names[len(names)-n:] {
+						ids = append(ids, g.ids[name])
+					}
+					return map[string]any{"ids": ids}
+				}, 3, 30, 1},
+			{"the viewer's organization", `query($n: Int) { viewer { organization { channelEdges(direction: DOWNSTREAM, first: $n) {
+				edges { node { downstream { name tenants { domain } channelEdges(direction: DOWNSTREAM) { totalCount edges { node {
+				downstream { name tenants { domain } } } } } } } } } } } }`,
+				func(n int) map[string]any { return map[string]any{"n": n} }, 1, 4, 0},
+		} {
+			cost := func(n int) int64 {
+				before := counter.n.Load()
+				g.a.must(g.tok["A Vendor"], tc.query, tc.vars(n), nil)
+				return counter.n.Load() - before
+			}
+			small, big := cost(tc.small), cost(tc.big)
+			if big-small != tc.perItem*int64(tc.big-tc.small) {
+				t.Errorf("%s: %d cost %d statements, %d cost %d", tc.name, tc.small, small, tc.big, big)
+			}
+			t.Logf("%s: %d statements for %d, %d for %d", tc.name, small, tc.small, big, tc.big)
+		}
+	})
+}
+
 // visibleTo is the set of organizations token's viewer sees, by the
 // organizations list.
 func (g *orgGraph) visibleTo(token string) map[string]bool {
