@@ -35,8 +35,9 @@ type Loaders struct {
 	ChannelEdges     *dataloader.Loader[EdgesKey, edgePage]
 	ChannelEdgeCount *dataloader.Loader[EdgeCountKey, int]
 
-	ch  *channel.Service
-	ten *tenants.Service
+	ch    *channel.Service
+	ten   *tenants.Service
+	renew func() *Loaders
 }
 
 type loadersKey struct{}
@@ -62,6 +63,7 @@ func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *te
 		Tenants: dataloader.NewBatchedLoader(groupedByID(ten.OfCustomers),
 			dataloader.WithWait[int64, []*domain.Tenant](wait)),
 		ch: ch, ten: ten,
+		renew: func() *Loaders { return New(ch, cat, ord, ten, wait) },
 	}
 	l.ChannelEdges = dataloader.NewBatchedLoader(l.loadEdgePages, dataloader.WithWait[EdgesKey, edgePage](wait))
 	l.ChannelEdgeCount = dataloader.NewBatchedLoader(l.loadEdgeCounts, dataloader.WithWait[EdgeCountKey, int](wait))
@@ -125,6 +127,13 @@ func groupedByID[V any](load func(context.Context, []int64) (map[int64][]V, erro
 // Middleware (websocket operations, each pushed event).
 func Attach(ctx context.Context, l *Loaders) context.Context {
 	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+// Renew returns ctx carrying a fresh set of loaders like its own, for a
+// mutation to read what it changed rather than what an earlier mutation of
+// the same request loaded.
+func Renew(ctx context.Context) context.Context {
+	return Attach(ctx, For(ctx).renew())
 }
 
 // PageNeeds says which relations of a page of purchase orders the operation

@@ -461,3 +461,35 @@ func allEdgeArgs(after int64) []edgeArgs {
 	}
 	return out
 }
+
+// TestMutationsReadFresh: the loaders cache what a request has read, but
+// each mutation of a request reads what it changed, never what an earlier
+// one of the same request loaded.
+func TestMutationsReadFresh(t *testing.T) {
+	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+		f := newChannelFixture(t, db)
+		const payload = `channelEdge { upstream { channelEdges(direction: DOWNSTREAM) { totalCount edges { node { purchaseOrderView } } } } }`
+		var out map[string]struct {
+			ChannelEdge struct {
+				Upstream struct {
+					ChannelEdges struct {
+						TotalCount int
+						Edges      []struct {
+							Node struct{ PurchaseOrderView bool }
+						}
+					}
+				}
+			}
+		}
+		f.a.must(f.tok[f.dist], `mutation($e: ID!) {
+			off: setPurchaseOrderView(input: {channelEdgeId: $e, enabled: false}) { `+payload+` }
+			on: setPurchaseOrderView(input: {channelEdgeId: $e, enabled: true}) { `+payload+` } }`,
+			map[string]any{"e": f.drEdge}, &out)
+		for name, want := range map[string]bool{"off": false, "on": true} {
+			edges := out[name].ChannelEdge.Upstream.ChannelEdges.Edges
+			if len(edges) != 1 || edges[0].Node.PurchaseOrderView != want {
+				t.Errorf("after %s the distributor's edges read %+v", name, edges)
+			}
+		}
+	})
+}

@@ -186,9 +186,26 @@ func configure(c configurable, cfg Config, obs *observer) {
 	c.Use(shapeLimit{cfg.Limits})
 	c.Use(timeLimit{cfg.RequestTimeout})
 	c.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
+	c.Use(freshLoaders{})
 	c.AroundFields(markInternalErrors)
 	c.SetErrorPresenter(errorPresenter(cfg.Logger))
 	c.SetRecoverFunc(recoverFunc(cfg.Logger))
+}
+
+// freshLoaders gives each mutation of an operation its own loaders: the
+// loaders cache what a request has read, and mutations run one after another,
+// so a mutation's payload would otherwise read what an earlier mutation of the
+// same request loaded before this one changed it.
+type freshLoaders struct{}
+
+func (freshLoaders) ExtensionName() string                          { return "FreshLoaders" }
+func (freshLoaders) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+func (freshLoaders) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	if graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation {
+		ctx = loaders.Renew(ctx)
+	}
+	return next(ctx)
 }
 
 func withLogger(o wstransport.Options, log *slog.Logger) wstransport.Options {
