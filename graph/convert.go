@@ -156,8 +156,13 @@ func eventOf[T, E any](obj *T, err error, wrap func(*T) *E) (*E, error) {
 // selects reports whether the operation selects the field at path below
 // the field being resolved (fragments included).
 func selects(ctx context.Context, path ...string) bool {
-	rc := graphql.GetOperationContext(ctx)
-	set := graphql.GetFieldContext(ctx).Field.Selections
+	_, found := below(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections, path...)
+	return found
+}
+
+// below returns what the operation selects at path below set, and whether
+// it selects that path at all.
+func below(rc *graphql.OperationContext, set ast.SelectionSet, path ...string) (ast.SelectionSet, bool) {
 	for _, name := range path {
 		var next ast.SelectionSet
 		found := false
@@ -167,12 +172,13 @@ func selects(ctx context.Context, path ...string) bool {
 			}
 		}
 		if !found {
-			return false
+			return nil, false
 		}
 		set = next
 	}
-	return true
+	return set, true
 }
 
-// selectableTypes are the type conditions selects looks into.
-var selectableTypes = []string{"PurchaseOrderConnection", "PurchaseOrderEdge", "PurchaseOrder", "PurchaseOrderLine", "Product", "Node"}
+// selectableTypes are the type conditions selects and below look into.
+var selectableTypes = []string{"PurchaseOrderConnection", "PurchaseOrderEdge", "PurchaseOrder", "PurchaseOrderLine", "Product",
+	"OrganizationConnection", "OrganizationEdge", "Organization", "ChannelEdgeConnection", "ChannelEdgeEdge", "ChannelEdge", "Node"}

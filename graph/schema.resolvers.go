@@ -234,18 +234,16 @@ func (r *organizationResolver) Segment(ctx context.Context, obj *domain.Organiza
 
 // Tenants is the resolver for the tenants field.
 func (r *organizationResolver) Tenants(ctx context.Context, obj *domain.Organization) ([]*domain.Tenant, error) {
-	return r.Tenancy.OfCustomer(ctx, obj.ID)
+	return loaders.For(ctx).Tenants.Load(ctx, obj.ID)()
 }
 
 // ChannelEdges is the resolver for the channelEdges field.
 func (r *organizationResolver) ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) (*model.ChannelEdgeConnection, error) {
-	page, err := relay.NewPage(first, after)
+	list, err := edgeList(direction, kind, includeRemoved, first, after)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := r.Channel.ChannelEdges(ctx, obj.ID, channel.EdgeFilter{
-		Downstream: direction == model.EdgeDirectionDownstream, Kind: kind, IncludeRemoved: deref(includeRemoved),
-	}, page)
+	conn, err := loaders.For(ctx).ChannelEdges.Load(ctx, loaders.EdgesKey{Org: obj.ID, List: list})()
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +314,9 @@ func (r *queryResolver) Viewer(ctx context.Context) (*domain.Viewer, error) {
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	return r.node(ctx, id)
+	n, err := r.node(ctx, id)
+	primeNodes(ctx, n)
+	return n, err
 }
 
 // Nodes is the resolver for the nodes field.
@@ -332,6 +332,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 		}
 		out[i] = n
 	}
+	primeNodes(ctx, out...)
 	return out, nil
 }
 
@@ -341,7 +342,9 @@ func (r *queryResolver) Organization(ctx context.Context, id string) (*domain.Or
 	if err != nil {
 		return nil, err
 	}
-	return orNull(r.Channel.Organization(ctx, orgID))
+	org, err := orNull(r.Channel.Organization(ctx, orgID))
+	primeNodes(ctx, org)
+	return org, err
 }
 
 // Organizations is the resolver for the organizations field.
@@ -358,6 +361,11 @@ func (r *queryResolver) Organizations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(conn.Nodes))
+	for i, o := range conn.Nodes {
+		ids[i] = o.ID
+	}
+	primeOrganizations(ctx, ids, "edges", "node")
 	return model.NewOrganizationConnection(conn), nil
 }
 
@@ -392,6 +400,7 @@ func (r *queryResolver) PurchaseOrders(ctx context.Context, first *int, after *s
 	if err := loaders.For(ctx).PrimeOrders(ctx, r.Channel, r.Catalog, r.Orders, conn.Nodes, need); err != nil {
 		return nil, err
 	}
+	primeParties(ctx, conn.Nodes)
 	return model.NewPurchaseOrderConnection(conn), nil
 }
 
@@ -475,7 +484,9 @@ func (r *viewerResolver) Organization(ctx context.Context, obj *domain.Viewer) (
 	if obj.IsPlatformAdmin {
 		return nil, nil
 	}
-	return organization(ctx, obj.OrganizationID)
+	org, err := organization(ctx, obj.OrganizationID)
+	primeNodes(ctx, org)
+	return org, err
 }
 
 // Role is the resolver for the role field.

@@ -190,54 +190,108 @@ func (s *Service) ChannelEdge(ctx context.Context, id int64) (*domain.ChannelEdg
 	return &edge, nil
 }
 
-// EdgeFilter narrows an organization's edges.
+// EdgeFilter narrows an organization's edges. It is comparable, so it can
+// be part of a loader's key.
 type EdgeFilter struct {
 	// Downstream lists the organization's downstream edges; otherwise its upstream ones.
 	Downstream bool
-	// Kind keeps edges whose other end is of this kind.
-	Kind *domain.OrganizationKind
+	// Kind keeps edges whose other end is of this kind; empty keeps every kind.
+	Kind domain.OrganizationKind
 	// IncludeRemoved keeps REMOVED edges, which are left out by default.
 	IncludeRemoved bool
 }
 
-// ChannelEdges lists an organization's edges in one direction, oldest first,
-// among those the viewer may see. The caller has checked the organization
-// itself is visible.
-func (s *Service) ChannelEdges(ctx context.Context, orgID int64, f EdgeFilter, page relay.Page) (*relay.Connection[*domain.ChannelEdge], error) {
+// edgesOf starts a query over the edges (aliased e) in the lists of the
+// organizations orgIDs that f selects, among those the viewer may see; it
+// also returns the column naming each edge's organization.
+func (s *Service) edgesOf(viewer *domain.Viewer, orgIDs []int64, f EdgeFilter) (*bun.SelectQuery, bun.Safe) {
+	self, other := bun.Safe("e.upstream_id"), bun.Safe("e.downstream_id")
+	if !f.Downstream {
+		self, other = other, self
+	}
+	q := s.db.NewSelect().TableExpr("channel_edges AS e").Where("? IN (?)", self, bun.In(orgIDs))
+	q = visibility.RestrictEdges(q, viewer)
+	if !f.IncludeRemoved {
+		q = q.Where("e.status <> 'REMOVED'")
+	}
+	if f.Kind != "" {
+		q = q.Where("? IN (SELECT id FROM organizations WHERE kind = ?)", other, f.Kind)
+	}
+	return q, self
+}
+
+// ChannelEdgesOf lists, for each organization of orgIDs, its edges in one
+// direction, oldest first, among those the viewer may see — each its own
+// list with its own page — in one statement for all of them: ROW_NUMBER()
+// over each organization's edges in the list's order keeps each one's first
+// page.First+1 after the cursor. The caller has checked the organizations
+// themselves are visible. Each page's Count counts its organization's list
+// alone; a loader batches those through ChannelEdgeCounts.
+func (s *Service) ChannelEdgesOf(ctx context.Context, orgIDs []int64, f EdgeFilter, page relay.Page) (map[int64]*relay.Connection[*domain.ChannelEdge], error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	self, other := "e.upstream_id", "e.downstream_id"
-	if !f.Downstream {
-		self, other = other, self
-	}
-	filtered := func(q *bun.SelectQuery) *bun.SelectQuery {
-		q = visibility.RestrictEdges(q.Where("? = ?", bun.Safe(self), orgID), viewer)
-		if !f.IncludeRemoved {
-			q = q.Where("e.status <> 'REMOVED'")
-		}
-		if f.Kind != nil {
-			q = q.Where("? IN (SELECT id FROM organizations WHERE kind = ?)", bun.Safe(other), *f.Kind)
-		}
-		return q
-	}
-	q := filtered(s.db.NewSelect())
 	var afterID int64
-	if ok, err := page.ScanAfter("channelEdges", &afterID); err != nil {
+	hasAfter, err := page.ScanAfter("channelEdges", &afterID)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		q = q.Where("e.id > ?", afterID)
 	}
 	var edges []*domain.ChannelEdge
-	if err := q.Model(&edges).Order("e.id").Limit(page.Limit()).Scan(ctx); err != nil {
-		return nil, err
+	if len(orgIDs) > 0 {
+		ranked, self := s.edgesOf(viewer, orgIDs, f)
+		if hasAfter {
+			ranked = ranked.Where("e.id > ?", afterID)
+		}
+		ranked = ranked.ColumnExpr("e.*").ColumnExpr("ROW_NUMBER() OVER (PARTITION BY ? ORDER BY e.id) AS page_row", self)
+		if err := s.db.NewSelect().Model(&edges).ModelTableExpr("(?) AS e", ranked).
+			Where("e.page_row <= ?", page.Limit()).OrderExpr("?, e.id", self).Scan(ctx); err != nil {
+			return nil, err
+		}
+	}
+	rows := make(map[int64][]*domain.ChannelEdge, len(orgIDs))
+	for _, e := range edges {
+		org := e.UpstreamID
+		if !f.Downstream {
+			org = e.DownstreamID
+		}
+		rows[org] = append(rows[org], e)
 	}
 	cursor := func(e *domain.ChannelEdge) string { return relay.Cursor("channelEdges", e.ID) }
-	return relay.NewConnection(page, edges, cursor, func(ctx context.Context) (int, error) {
-		n, err := filtered(s.db.NewSelect().TableExpr("channel_edges AS e")).Count(ctx)
-		return int(n), err
-	}), nil
+	out := make(map[int64]*relay.Connection[*domain.ChannelEdge], len(orgIDs))
+	for _, id := range orgIDs {
+		out[id] = relay.NewConnection(page, rows[id], cursor, func(ctx context.Context) (int, error) {
+			n, err := s.ChannelEdgeCounts(ctx, []int64{id}, f)
+			return n[id], err
+		})
+	}
+	return out, nil
+}
+
+// ChannelEdgeCounts counts, for each organization of orgIDs, the edges in
+// its list as ChannelEdgesOf lists them, in one statement for all of them.
+// An organization without edges is absent (its count is 0).
+func (s *Service) ChannelEdgeCounts(ctx context.Context, orgIDs []int64, f EdgeFilter) (map[int64]int, error) {
+	viewer, err := domain.ViewerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int, len(orgIDs))
+	if len(orgIDs) == 0 {
+		return out, nil
+	}
+	var counts []struct {
+		Org int64 `bun:"org"`
+		N   int   `bun:"n"`
+	}
+	q, self := s.edgesOf(viewer, orgIDs, f)
+	if err := q.ColumnExpr("? AS org, COUNT(*) AS n", self).GroupExpr("?", self).Scan(ctx, &counts); err != nil {
+		return nil, err
+	}
+	for _, c := range counts {
+		out[c.Org] = c.N
+	}
+	return out, nil
 }
 
 // fieldOf names the input field a NOT_FOUND or invalid-ID error is about.

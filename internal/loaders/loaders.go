@@ -1,7 +1,8 @@
 // Package loaders batches the reads a GraphQL response fans out into —
-// organizations, products, purchase-order lines — so a page of 50 orders
-// costs a fixed number of queries, not one per order. Loaders live for one
-// request: Middleware puts a fresh set in each request's context.
+// organizations, products, purchase-order lines, tenants, pages of channel
+// edges and their counts — so a page of 50 orders or organizations costs a
+// fixed number of queries, not one per item. Loaders live for one request:
+// Middleware puts a fresh set in each request's context.
 package loaders
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/tenants"
 )
 
 // Loaders is one request's batch loaders.
@@ -25,6 +27,17 @@ type Loaders struct {
 	Product      *dataloader.Loader[int64, *domain.Product]
 	// Lines loads the lines of purchase orders the viewer was allowed to see.
 	Lines *dataloader.Loader[int64, []*domain.PurchaseOrderLine]
+	// Tenants loads customers' tenants, ChannelEdges organizations' pages of
+	// channel edges and ChannelEdgeCount the lengths of their lists: only
+	// for organizations the viewer was allowed to see (the edges themselves
+	// are restricted to those it may see).
+	Tenants          *dataloader.Loader[int64, []*domain.Tenant]
+	ChannelEdges     *dataloader.Loader[EdgesKey, edgePage]
+	ChannelEdgeCount *dataloader.Loader[EdgeCountKey, int]
+
+	ch    *channel.Service
+	ten   *tenants.Service
+	renew func() *Loaders
 }
 
 type loadersKey struct{}
@@ -39,21 +52,28 @@ const (
 )
 
 // New returns a fresh set of loaders that wait so long to batch.
-func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, wait time.Duration) *Loaders {
-	return &Loaders{
+func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, wait time.Duration) *Loaders {
+	l := &Loaders{
 		Organization: dataloader.NewBatchedLoader(byID(ch.OrganizationsByID, "organization"),
 			dataloader.WithWait[int64, *domain.Organization](wait)),
 		Product: dataloader.NewBatchedLoader(byID(cat.ProductsByID, "product"),
 			dataloader.WithWait[int64, *domain.Product](wait)),
 		Lines: dataloader.NewBatchedLoader(groupedByID(ord.LinesByOrder),
 			dataloader.WithWait[int64, []*domain.PurchaseOrderLine](wait)),
+		Tenants: dataloader.NewBatchedLoader(groupedByID(ten.OfCustomers),
+			dataloader.WithWait[int64, []*domain.Tenant](wait)),
+		ch: ch, ten: ten,
+		renew: func() *Loaders { return New(ch, cat, ord, ten, wait) },
 	}
+	l.ChannelEdges = dataloader.NewBatchedLoader(l.loadEdgePages, dataloader.WithWait[EdgesKey, edgePage](wait))
+	l.ChannelEdgeCount = dataloader.NewBatchedLoader(l.loadEdgeCounts, dataloader.WithWait[EdgeCountKey, int](wait))
+	return l
 }
 
 // Middleware gives every request its own loaders.
-func Middleware(ch *channel.Service, cat *catalog.Service, ord *orders.Service, next http.Handler) http.Handler {
+func Middleware(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), New(ch, cat, ord, ListWait))))
+		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), New(ch, cat, ord, ten, ListWait))))
 	})
 }
 
@@ -107,6 +127,13 @@ func groupedByID[V any](load func(context.Context, []int64) (map[int64][]V, erro
 // Middleware (websocket operations, each pushed event).
 func Attach(ctx context.Context, l *Loaders) context.Context {
 	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+// Renew returns ctx carrying a fresh set of loaders like its own, for a
+// mutation to read what it changed rather than what an earlier mutation of
+// the same request loaded.
+func Renew(ctx context.Context) context.Context {
+	return Attach(ctx, For(ctx).renew())
 }
 
 // PageNeeds says which relations of a page of purchase orders the operation

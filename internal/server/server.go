@@ -136,7 +136,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	withLoaders := func(ctx context.Context) context.Context {
-		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, loaders.EventWait))
+		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, loaders.EventWait))
 	}
 	s := &Server{cfg: cfg, db: db, tailer: tailer,
 		hub: push.New(exec, db, withLoaders, cfg.Logger, tailer.Last())}
@@ -145,7 +145,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	}
 
 	var api http.Handler = gql
-	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, api)
+	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, api)
 	api = limitRate(cfg.RateLimit, api)
 	api = authenticate(resolver.Auth, api)
 	api = limitBody(cfg.MaxBodyBytes, api)
@@ -200,9 +200,26 @@ func configure(c configurable, cfg Config, obs *observer) {
 	c.Use(shapeLimit{cfg.Limits})
 	c.Use(timeLimit{cfg.RequestTimeout})
 	c.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
+	c.Use(freshLoaders{})
 	c.AroundFields(markInternalErrors)
 	c.SetErrorPresenter(errorPresenter(cfg.Logger))
 	c.SetRecoverFunc(recoverFunc(cfg.Logger))
+}
+
+// freshLoaders gives each mutation of an operation its own loaders: the
+// loaders cache what a request has read, and mutations run one after another,
+// so a mutation's payload would otherwise read what an earlier mutation of the
+// same request loaded before this one changed it.
+type freshLoaders struct{}
+
+func (freshLoaders) ExtensionName() string                          { return "FreshLoaders" }
+func (freshLoaders) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+func (freshLoaders) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	if graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation {
+		ctx = loaders.Renew(ctx)
+	}
+	return next(ctx)
 }
 
 func withLogger(o wstransport.Options, log *slog.Logger) wstransport.Options {

@@ -46,12 +46,24 @@ func (s *Service) Tenant(ctx context.Context, id int64) (*domain.Tenant, error) 
 	return &t, nil
 }
 
-// OfCustomer lists a customer's tenants; the caller has checked the viewer
-// may see the customer.
-func (s *Service) OfCustomer(ctx context.Context, customerID int64) ([]*domain.Tenant, error) {
+// OfCustomers lists the tenants of each customer of customerIDs, oldest
+// first, in one statement; the caller has checked the viewer may see the
+// customers (a tenant is visible with its customer). A customer without
+// tenants is absent.
+func (s *Service) OfCustomers(ctx context.Context, customerIDs []int64) (map[int64][]*domain.Tenant, error) {
+	out := make(map[int64][]*domain.Tenant, len(customerIDs))
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
 	var ts []*domain.Tenant
-	err := s.db.NewSelect().Model(&ts).Where("tn.customer_id = ?", customerID).Order("tn.id").Scan(ctx)
-	return ts, err
+	if err := s.db.NewSelect().Model(&ts).Where("tn.customer_id IN (?)", bun.In(customerIDs)).
+		Order("tn.customer_id", "tn.id").Scan(ctx); err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		out[t.CustomerID] = append(out[t.CustomerID], t)
+	}
+	return out, nil
 }
 
 // NormalizeDomain checks a tenant domain is DNS-label syntax — at least two

@@ -1,0 +1,211 @@
+package loaders
+
+import (
+	"context"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/channelgraph/channelgraph/internal/channel"
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/relay"
+)
+
+// EdgeList names one list of an organization's channel edges as a field
+// asks for it: its filter, its page size and the cursor it starts after (""
+// for the first page). The organization's id completes a loader key.
+type EdgeList struct {
+	Filter channel.EdgeFilter
+	First  int
+	After  string
+}
+
+// EdgesKey is one organization's page of a list of its channel edges.
+type EdgesKey struct {
+	Org  int64
+	List EdgeList
+}
+
+// EdgeCountKey is the length of one organization's list of channel edges.
+type EdgeCountKey struct {
+	Org    int64
+	Filter channel.EdgeFilter
+}
+
+type edgePage = *relay.Connection[*domain.ChannelEdge]
+
+// edgePages loads one page of the same list for each of orgIDs, in one
+// statement, each page counting its list through the ChannelEdgeCount loader.
+func (l *Loaders) edgePages(ctx context.Context, list EdgeList, orgIDs []int64) (map[int64]edgePage, error) {
+	var after *string
+	if list.After != "" {
+		after = &list.After
+	}
+	page, err := relay.NewPage(&list.First, after)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := l.ch.ChannelEdgesOf(ctx, orgIDs, list.Filter, page)
+	if err != nil {
+		return nil, err
+	}
+	for id, p := range pages {
+		key := EdgeCountKey{Org: id, Filter: list.Filter}
+		p.Count = func(ctx context.Context) (int, error) { return l.ChannelEdgeCount.Load(ctx, key)() }
+	}
+	return pages, nil
+}
+
+// loadEdgePages is the ChannelEdges batch function: one statement per
+// distinct list among the keys, whatever the number of organizations.
+func (l *Loaders) loadEdgePages(ctx context.Context, keys []EdgesKey) []*dataloader.Result[edgePage] {
+	byList := map[EdgeList][]int64{}
+	for _, k := range keys {
+		byList[k.List] = append(byList[k.List], k.Org)
+	}
+	type loaded struct {
+		pages map[int64]edgePage
+		err   error
+	}
+	lists := make(map[EdgeList]loaded, len(byList))
+	for list, ids := range byList {
+		pages, err := l.edgePages(ctx, list, ids)
+		lists[list] = loaded{pages, err}
+	}
+	out := make([]*dataloader.Result[edgePage], len(keys))
+	for i, k := range keys {
+		got := lists[k.List]
+		out[i] = &dataloader.Result[edgePage]{Data: got.pages[k.Org], Error: got.err}
+	}
+	return out
+}
+
+// loadEdgeCounts is the ChannelEdgeCount batch function: one GROUP BY per
+// distinct filter among the keys.
+func (l *Loaders) loadEdgeCounts(ctx context.Context, keys []EdgeCountKey) []*dataloader.Result[int] {
+	byFilter := map[channel.EdgeFilter][]int64{}
+	for _, k := range keys {
+		byFilter[k.Filter] = append(byFilter[k.Filter], k.Org)
+	}
+	type loaded struct {
+		counts map[int64]int
+		err    error
+	}
+	filters := make(map[channel.EdgeFilter]loaded, len(byFilter))
+	for f, ids := range byFilter {
+		counts, err := l.ch.ChannelEdgeCounts(ctx, ids, f)
+		filters[f] = loaded{counts, err}
+	}
+	out := make([]*dataloader.Result[int], len(keys))
+	for i, k := range keys {
+		got := filters[k.Filter]
+		out[i] = &dataloader.Result[int]{Data: got.counts[k.Org], Error: got.err}
+	}
+	return out
+}
+
+// OrgNeeds says what an operation selects below a list of organizations,
+// so PrimeOrganizations loads only that.
+type OrgNeeds struct {
+	Tenants bool
+	Edges   []EdgeNeeds
+}
+
+// EdgeNeeds is one channelEdges field below a list of organizations: its
+// list, whether it asks for totalCount, and what it selects below each end
+// of its edges (nil for an end it does not select).
+type EdgeNeeds struct {
+	List                            EdgeList
+	Count                           bool
+	Upstream, Downstream, RemovedBy *OrgNeeds
+}
+
+// PrimeOrganizations loads what a list of organizations will ask of the
+// loaders — their tenants, their pages of channel edges with their counts,
+// the organizations at the ends of those edges and, recursively, what is
+// selected below those — one statement per relation and list for all the
+// organizations at once, so the list costs the same statements at any size
+// whatever the goroutine scheduling of gqlgen's list resolution (which can
+// otherwise split a list across several batching windows). A load that
+// fails primes nothing below it: those fields then load through the loaders
+// and report the error where it belongs.
+func (l *Loaders) PrimeOrganizations(ctx context.Context, orgIDs []int64, need OrgNeeds) {
+	if len(orgIDs) == 0 {
+		return
+	}
+	orgIDs = unique(orgIDs)
+	if need.Tenants {
+		if tenants, err := l.ten.OfCustomers(ctx, orgIDs); err == nil {
+			for _, id := range orgIDs {
+				l.Tenants.Prime(ctx, id, nonNil(tenants[id]))
+			}
+		}
+	}
+	for _, e := range need.Edges {
+		l.primeEdges(ctx, orgIDs, e)
+	}
+}
+
+func (l *Loaders) primeEdges(ctx context.Context, orgIDs []int64, need EdgeNeeds) {
+	pages, err := l.edgePages(ctx, need.List, orgIDs)
+	if err != nil {
+		return
+	}
+	for id, p := range pages {
+		l.ChannelEdges.Prime(ctx, EdgesKey{Org: id, List: need.List}, p)
+	}
+	if need.Count {
+		if counts, err := l.ch.ChannelEdgeCounts(ctx, orgIDs, need.List.Filter); err == nil {
+			for _, id := range orgIDs {
+				l.ChannelEdgeCount.Prime(ctx, EdgeCountKey{Org: id, Filter: need.List.Filter}, counts[id])
+			}
+		}
+	}
+	ends := []struct {
+		need *OrgNeeds
+		id   func(*domain.ChannelEdge) *int64
+	}{
+		{need.Upstream, func(e *domain.ChannelEdge) *int64 { return &e.UpstreamID }},
+		{need.Downstream, func(e *domain.ChannelEdge) *int64 { return &e.DownstreamID }},
+		{need.RemovedBy, func(e *domain.ChannelEdge) *int64 { return e.RemovedByOrganizationID }},
+	}
+	all := map[int64]bool{}
+	endIDs := make([][]int64, len(ends))
+	for i, end := range ends {
+		if end.need == nil {
+			continue
+		}
+		set := map[int64]bool{}
+		for _, p := range pages {
+			for _, e := range p.Nodes {
+				if id := end.id(e); id != nil {
+					set[*id], all[*id] = true, true
+				}
+			}
+		}
+		endIDs[i] = keys(set)
+	}
+	if len(all) == 0 {
+		return
+	}
+	// Both ends of an edge the viewer may see are organizations it may see.
+	orgs, err := l.ch.OrganizationsByID(ctx, keys(all))
+	if err != nil {
+		return
+	}
+	for id, o := range orgs {
+		l.Organization.Prime(ctx, id, o)
+	}
+	for i, end := range ends {
+		if end.need != nil {
+			l.PrimeOrganizations(ctx, endIDs[i], *end.need)
+		}
+	}
+}
+
+func unique(ids []int64) []int64 {
+	set := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return keys(set)
+}
