@@ -185,8 +185,12 @@ func (s *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) c
 	return ctx
 }
 
+// AfterQuery counts what a request's GraphQL costs: not the event log's
+// polling, nor the token lookup, which a replica skips for a token it
+// authenticated in the last two seconds, so counting it would make a count
+// depend on how fast the test runs.
 func (s *statementCounter) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
-	if !strings.Contains(ev.Query, `FROM "events" AS "ev"`) {
+	if !strings.Contains(ev.Query, `FROM "events" AS "ev"`) && !strings.Contains(ev.Query, `FROM "api_tokens" AS "t"`) {
 		s.n.Add(1)
 	}
 }

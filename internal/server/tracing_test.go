@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/server"
 )
 
@@ -148,7 +150,13 @@ func TestTracing(t *testing.T) {
 		f.a.createOrder(f.tok[f.vendor], f.indirect(secret))
 		all = append(all, takeTrace(t, exp)...)
 
-		res := f.a.send(f.tok[f.vendor], nil, `query DashboardOrders { purchaseOrders(first: 5) { totalCount
+		// A token not used before, so the request looks it up (a used one is remembered).
+		vendorID, err := relay.ParseID("vendor", relay.TypeOrganization, f.vendor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := f.a.MustToken(vendorID, domain.RoleViewer)
+		res := f.a.send(fresh, nil, `query DashboardOrders { purchaseOrders(first: 5) { totalCount
 			edges { node { number customer { name } reseller { name } } } } }`, nil)
 		if res.Status != http.StatusOK || len(res.Errors) > 0 {
 			t.Fatalf("query failed: %d %v", res.Status, res.Errors)
