@@ -56,17 +56,7 @@ func (o *observer) InterceptResponse(ctx context.Context, next graphql.ResponseH
 	if resp == nil {
 		return nil
 	}
-	name, kind := "", "unknown"
-	if graphql.HasOperationContext(ctx) {
-		rc := graphql.GetOperationContext(ctx)
-		name = rc.OperationName
-		if rc.Operation != nil {
-			kind = string(rc.Operation.Operation)
-			if name == "" {
-				name = rc.Operation.Name // the name in the document, when the request does not repeat it
-			}
-		}
-	}
+	name, kind := operationOf(ctx)
 	outcome := "ok"
 	if len(resp.Errors) > 0 {
 		outcome = "error"
@@ -163,4 +153,23 @@ func (s *Server) registerGauges(reg prometheus.Registerer) {
 			return float64(head - s.tailer.Last())
 		}),
 	)
+}
+
+// operationOf is the running operation's name (as the request gives it, or
+// else as the document does; "" when it has none) and type ("unknown" when
+// the request did not get as far as choosing an operation).
+func operationOf(ctx context.Context) (name, kind string) {
+	kind = "unknown"
+	if !graphql.HasOperationContext(ctx) {
+		return "", kind
+	}
+	rc := graphql.GetOperationContext(ctx)
+	name = rc.OperationName
+	if rc.Operation != nil {
+		kind = string(rc.Operation.Operation)
+		if name == "" {
+			name = rc.Operation.Name
+		}
+	}
+	return name, kind
 }

@@ -56,17 +56,7 @@ func (operationTracer) ExtensionName() string                          { return 
 func (operationTracer) Validate(schema graphql.ExecutableSchema) error { return nil }
 
 func (t operationTracer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	kind, name := "unknown", ""
-	if graphql.HasOperationContext(ctx) {
-		rc := graphql.GetOperationContext(ctx)
-		name = rc.OperationName
-		if rc.Operation != nil {
-			kind = string(rc.Operation.Operation)
-			if name == "" {
-				name = rc.Operation.Name
-			}
-		}
-	}
+	name, kind := operationOf(ctx)
 	if !operationName.MatchString(name) {
 		name = "" // client-chosen: only a plain name names a span
 	}
