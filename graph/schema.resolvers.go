@@ -314,9 +314,12 @@ func (r *queryResolver) Viewer(ctx context.Context) (*domain.Viewer, error) {
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	n, err := r.node(ctx, id)
-	primeNodes(ctx, n)
-	return n, err
+	n, err := r.nodes(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	primeNodes(ctx, n[0])
+	return n[0], nil
 }
 
 // Nodes is the resolver for the nodes field.
@@ -324,13 +327,9 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 	if len(ids) > relay.MaxPageSize {
 		return nil, domain.FieldErrorf(domain.CodeInvalid, "ids", "at most %d ids at once", relay.MaxPageSize)
 	}
-	out := make([]model.Node, len(ids))
-	for i, id := range ids {
-		n, err := r.node(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = n
+	out, err := r.nodes(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	primeNodes(ctx, out...)
 	return out, nil

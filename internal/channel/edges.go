@@ -2,7 +2,6 @@ package channel
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 
@@ -174,20 +173,35 @@ func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.
 
 // ChannelEdge returns an edge whose two ends the viewer may see.
 func (s *Service) ChannelEdge(ctx context.Context, id int64) (*domain.ChannelEdge, error) {
+	found, err := s.ChannelEdgesByID(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if edge, ok := found[id]; ok {
+		return edge, nil
+	}
+	return nil, domain.NotFound("channel edge")
+}
+
+// ChannelEdgesByID loads, in one query, those of ids that the viewer may
+// see; the others are missing from the map.
+func (s *Service) ChannelEdgesByID(ctx context.Context, ids []int64) (map[int64]*domain.ChannelEdge, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var edge domain.ChannelEdge
-	q := s.db.NewSelect().Model(&edge).Where("e.id = ?", id)
-	err = visibility.RestrictEdges(q, viewer).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.NotFound("channel edge")
+	var edges []domain.ChannelEdge
+	if len(ids) > 0 {
+		q := s.db.NewSelect().Model(&edges).Where("e.id IN (?)", bun.In(ids))
+		if err := visibility.RestrictEdges(q, viewer).Scan(ctx); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	out := make(map[int64]*domain.ChannelEdge, len(edges))
+	for i := range edges {
+		out[edges[i].ID] = &edges[i]
 	}
-	return &edge, nil
+	return out, nil
 }
 
 // EdgeFilter narrows an organization's edges. It is comparable, so it can

@@ -103,20 +103,35 @@ func (s *Service) CreateOrganization(ctx context.Context, in CreateOrganizationI
 
 // Organization returns an organization the viewer may see.
 func (s *Service) Organization(ctx context.Context, id int64) (*domain.Organization, error) {
+	found, err := s.VisibleOrganizations(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if org, ok := found[id]; ok {
+		return org, nil
+	}
+	return nil, domain.NotFound("organization")
+}
+
+// VisibleOrganizations loads, in one query, those of ids that the viewer
+// may see (SPEC §1.5); the others are missing from the map.
+func (s *Service) VisibleOrganizations(ctx context.Context, ids []int64) (map[int64]*domain.Organization, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var org domain.Organization
-	q := s.db.NewSelect().Model(&org).Where("o.id = ?", id)
-	err = visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.NotFound("organization")
+	var orgs []domain.Organization
+	if len(ids) > 0 {
+		q := s.db.NewSelect().Model(&orgs).Where("o.id IN (?)", bun.In(ids))
+		if err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	out := make(map[int64]*domain.Organization, len(orgs))
+	for i := range orgs {
+		out[orgs[i].ID] = &orgs[i]
 	}
-	return &org, nil
+	return out, nil
 }
 
 // OrganizationsByID loads organizations by id WITHOUT a visibility check.

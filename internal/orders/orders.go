@@ -41,19 +41,34 @@ func (s *Service) visible(viewer *domain.Viewer) *bun.SelectQuery {
 
 // PurchaseOrder returns a purchase order the viewer may see.
 func (s *Service) PurchaseOrder(ctx context.Context, id int64) (*domain.PurchaseOrder, error) {
+	found, err := s.PurchaseOrdersByID(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if po, ok := found[id]; ok {
+		return po, nil
+	}
+	return nil, domain.NotFound("purchase order")
+}
+
+// PurchaseOrdersByID loads, in one query, those of ids that the viewer may
+// see, as the viewer sees them; the others are missing from the map.
+func (s *Service) PurchaseOrdersByID(ctx context.Context, ids []int64) (map[int64]*domain.PurchaseOrder, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var po domain.PurchaseOrder
-	err = s.visible(viewer).Where("v.purchase_order_id = ?", id).Scan(ctx, &po)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.NotFound("purchase order")
+	var pos []*domain.PurchaseOrder
+	if len(ids) > 0 {
+		if err := s.visible(viewer).Where("v.purchase_order_id IN (?)", bun.In(ids)).Scan(ctx, &pos); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	out := make(map[int64]*domain.PurchaseOrder, len(pos))
+	for _, po := range pos {
+		out[po.ID] = po
 	}
-	return &po, nil
+	return out, nil
 }
 
 // Filter narrows the purchase-order list (SPEC §7.3).
