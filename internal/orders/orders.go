@@ -297,9 +297,6 @@ func (s *Service) byIdempotencyKey(ctx context.Context, db bun.IDB, recorder *in
 }
 
 func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, recorder *int64, in CreateInput, hash string) (int64, error) {
-	if err := checkParties(ctx, tx, viewer, in); err != nil {
-		return 0, err
-	}
 	now := domain.Now()
 	po := &domain.PurchaseOrder{Number: in.Number, Kind: in.Kind, Status: domain.POPlaced,
 		VendorID: in.VendorID, DistributorID: in.DistributorID, ResellerID: in.ResellerID, CustomerID: in.CustomerID,
@@ -307,7 +304,10 @@ func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, 
 		CreatedAt: now, UpdatedAt: now}
 	if in.Draft {
 		po.Status = domain.PODraft
-	} else if err := lockChain(ctx, tx, po); err != nil {
+		if err := checkParties(ctx, tx, viewer, in); err != nil {
+			return 0, err
+		}
+	} else if err := checkPartiesAndChain(ctx, tx, viewer, in, po); err != nil {
 		return 0, err
 	}
 	lines, err := buildLines(ctx, tx, in)
@@ -327,6 +327,66 @@ func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, 
 		return 0, err
 	}
 	return po.ID, events.Append(ctx, tx, events.PurchaseOrderUpdated, po.ID)
+}
+
+// checkPartiesAndChain is checkParties then lockChain, with the same
+// refusals, but computes the recorder's visible organizations (SPEC §1.5,
+// its whole channel and every party of its visible orders) only to word a
+// refusal. When the named organizations are of the right kinds and every
+// edge of the chain is ACTIVE, the recorder — one of the order's vendor,
+// distributor or reseller — sees every party by §1.5 already: each is
+// joined to it by one of those edges or downstream of it along them.
+func checkPartiesAndChain(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in CreateInput, po *domain.PurchaseOrder) error {
+	ok, err := kindsMatch(ctx, tx, in)
+	if err != nil {
+		return err
+	}
+	if ok {
+		err := lockChain(ctx, tx, po)
+		if domain.ErrorCode(err) != domain.CodeInvalid {
+			return err
+		}
+	}
+	if err := checkParties(ctx, tx, viewer, in); err != nil {
+		return err
+	}
+	return lockChain(ctx, tx, po)
+}
+
+// kindsMatch reports whether every organization the order names exists and
+// is of the kind its place needs. It reads organizations regardless of who
+// may see them, so its answer is never shown to the client.
+func kindsMatch(ctx context.Context, tx bun.IDB, in CreateInput) (bool, error) {
+	want := map[int64]domain.OrganizationKind{in.VendorID: domain.KindVendor, in.CustomerID: domain.KindCustomer}
+	named := 2
+	if in.ResellerID != nil {
+		want[*in.ResellerID] = domain.KindReseller
+		named++
+	}
+	if in.DistributorID != nil {
+		want[*in.DistributorID] = domain.KindDistributor
+		named++
+	}
+	if len(want) != named { // one organization in two places: checkParties words that
+		return false, nil
+	}
+	ids := make([]int64, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	var found []domain.Organization
+	if err := tx.NewSelect().Model(&found).Column("o.id", "o.kind").Where("o.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return false, err
+	}
+	if len(found) != len(want) {
+		return false, nil
+	}
+	for _, o := range found {
+		if want[o.ID] != o.Kind {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // checkParties checks every organization the order names is of the kind its
