@@ -123,7 +123,17 @@ func (a *api) do(token, query string, vars map[string]any) *response {
 
 func (a *api) raw(token, contentType string, body []byte) *response {
 	a.tb.Helper()
+	return a.post(nil, token, contentType, body)
+}
+
+// post sends body with header (nil for none) besides the content type and
+// the bearer token ("" for none).
+func (a *api) post(header http.Header, token, contentType string, body []byte) *response {
+	a.tb.Helper()
 	req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
+	if header != nil {
+		req.Header = header.Clone()
+	}
 	req.Header.Set("Content-Type", contentType)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

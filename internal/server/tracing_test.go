@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -35,23 +34,7 @@ func recorder(t *testing.T) (*sdktrace.TracerProvider, *tracetest.InMemoryExport
 func (a *api) send(token string, header http.Header, query string, vars map[string]any) *response {
 	a.tb.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
-	req.Header = header.Clone()
-	if req.Header == nil {
-		req.Header = http.Header{}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	out := &response{Status: res.StatusCode}
-	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		a.tb.Fatal(err)
-	}
-	return out
+	return a.post(header, token, "application/json", body)
 }
 
 // takeTrace waits until the HTTP server span of the last request has ended,
