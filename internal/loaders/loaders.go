@@ -65,8 +65,15 @@ func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *te
 		ch: ch, ten: ten,
 		renew: func() *Loaders { return New(ch, cat, ord, ten, wait) },
 	}
-	l.ChannelEdges = dataloader.NewBatchedLoader(l.loadEdgePages, dataloader.WithWait[EdgesKey, edgePage](wait))
-	l.ChannelEdgeCount = dataloader.NewBatchedLoader(l.loadEdgeCounts, dataloader.WithWait[EdgeCountKey, int](wait))
+	l.ChannelEdges = dataloader.NewBatchedLoader(
+		perArgs(func(k EdgesKey) (int64, EdgeList) { return k.Org, k.List }, l.edgePages),
+		dataloader.WithWait[EdgesKey, edgePage](wait))
+	l.ChannelEdgeCount = dataloader.NewBatchedLoader(
+		perArgs(func(k EdgeCountKey) (int64, channel.EdgeFilter) { return k.Org, k.Filter },
+			func(ctx context.Context, f channel.EdgeFilter, ids []int64) (map[int64]int, error) {
+				return ch.ChannelEdgeCounts(ctx, ids, f)
+			}),
+		dataloader.WithWait[EdgeCountKey, int](wait))
 	return l
 }
 

@@ -55,52 +55,32 @@ func (l *Loaders) edgePages(ctx context.Context, list EdgeList, orgIDs []int64) 
 	return pages, nil
 }
 
-// loadEdgePages is the ChannelEdges batch function: one statement per
-// distinct list among the keys, whatever the number of organizations.
-func (l *Loaders) loadEdgePages(ctx context.Context, keys []EdgesKey) []*dataloader.Result[edgePage] {
-	byList := map[EdgeList][]int64{}
-	for _, k := range keys {
-		byList[k.List] = append(byList[k.List], k.Org)
+// perArgs makes a batch function for keys that pair an organization with
+// the arguments of its field: one load per distinct set of arguments among
+// the keys, for every organization that asks with it, whatever their number.
+func perArgs[K, A comparable, V any](split func(K) (int64, A), load func(context.Context, A, []int64) (map[int64]V, error)) dataloader.BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+		orgs := map[A][]int64{}
+		for _, k := range keys {
+			org, args := split(k)
+			orgs[args] = append(orgs[args], org)
+		}
+		type loaded struct {
+			values map[int64]V
+			err    error
+		}
+		got := make(map[A]loaded, len(orgs))
+		for args, ids := range orgs {
+			values, err := load(ctx, args, ids)
+			got[args] = loaded{values, err}
+		}
+		out := make([]*dataloader.Result[V], len(keys))
+		for i, k := range keys {
+			org, args := split(k)
+			out[i] = &dataloader.Result[V]{Data: got[args].values[org], Error: got[args].err}
+		}
+		return out
 	}
-	type loaded struct {
-		pages map[int64]edgePage
-		err   error
-	}
-	lists := make(map[EdgeList]loaded, len(byList))
-	for list, ids := range byList {
-		pages, err := l.edgePages(ctx, list, ids)
-		lists[list] = loaded{pages, err}
-	}
-	out := make([]*dataloader.Result[edgePage], len(keys))
-	for i, k := range keys {
-		got := lists[k.List]
-		out[i] = &dataloader.Result[edgePage]{Data: got.pages[k.Org], Error: got.err}
-	}
-	return out
-}
-
-// loadEdgeCounts is the ChannelEdgeCount batch function: one GROUP BY per
-// distinct filter among the keys.
-func (l *Loaders) loadEdgeCounts(ctx context.Context, keys []EdgeCountKey) []*dataloader.Result[int] {
-	byFilter := map[channel.EdgeFilter][]int64{}
-	for _, k := range keys {
-		byFilter[k.Filter] = append(byFilter[k.Filter], k.Org)
-	}
-	type loaded struct {
-		counts map[int64]int
-		err    error
-	}
-	filters := make(map[channel.EdgeFilter]loaded, len(byFilter))
-	for f, ids := range byFilter {
-		counts, err := l.ch.ChannelEdgeCounts(ctx, ids, f)
-		filters[f] = loaded{counts, err}
-	}
-	out := make([]*dataloader.Result[int], len(keys))
-	for i, k := range keys {
-		got := filters[k.Filter]
-		out[i] = &dataloader.Result[int]{Data: got.counts[k.Org], Error: got.err}
-	}
-	return out
 }
 
 // OrgNeeds says what an operation selects below a list of organizations,
