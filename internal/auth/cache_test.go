@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/channelgraph/channelgraph/internal/auth"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
@@ -15,17 +17,7 @@ import (
 // at once, and on the other once its cached answer is older than CacheFor.
 func TestRevocationReachesOtherReplicas(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open("sqlite:" + testdb.NewSQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := database.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO organizations (id, kind, name, created_at) VALUES (1, 'VENDOR', 'V', ?)`, domain.Now()); err != nil {
-		t.Fatal(err)
-	}
+	db := mustVendorDB(t)
 	token, err := auth.IssueForSetup(ctx, db, 1, domain.RoleOwner, "t")
 	if err != nil {
 		t.Fatal(err)
@@ -57,3 +49,41 @@ func TestRevocationReachesOtherReplicas(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testdb.Main(m) }
+
+// mustVendorDB is a migrated SQLite database with one organization, id 1.
+func mustVendorDB(tb testing.TB) *bun.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := database.Open("sqlite:" + testdb.NewSQLite(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := database.Migrate(ctx, db); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO organizations (id, kind, name, created_at) VALUES (1, 'VENDOR', 'V', ?)`, domain.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// A remembered token is never accepted past its expiry.
+func TestRememberedTokenExpires(t *testing.T) {
+	ctx := context.Background()
+	db := mustVendorDB(t)
+	s := auth.New(db, "")
+	owner := domain.WithViewer(ctx, &domain.Viewer{OrganizationID: 1, Role: domain.RoleOwner})
+	expiry := time.Now().Add(300 * time.Millisecond)
+	token, _, err := s.CreateToken(owner, auth.CreateTokenInput{OrganizationID: 1, Role: domain.RoleViewer, Name: "short", ExpiresAt: &expiry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, token); err != nil {
+		t.Fatalf("before its expiry: %v", err)
+	}
+	time.Sleep(time.Until(expiry) + 50*time.Millisecond)
+	if _, err := s.Authenticate(ctx, token); domain.ErrorCode(err) != domain.CodeUnauthenticated {
+		t.Fatalf("after its expiry, within %v of its last use: %v", auth.CacheFor, err)
+	}
+}
