@@ -16,10 +16,10 @@ import (
 
 // run is one measured run of one system for one viewer.
 type run struct {
-	RPS           float64
-	P50, P90, P99 float64 // milliseconds
-	Errors        int     // non-2xx answers or failed transactions
-	CPU           cpuSplit
+	RPS      float64
+	P50, P99 float64 // milliseconds
+	Errors   int     // non-2xx answers or failed transactions
+	CPU      cpuSplit
 }
 
 // wrkLua posts BODY_FILE with the header HEADER_NAME: HEADER_VALUE.
@@ -63,7 +63,7 @@ func wrkRun(ctx context.Context, dir, url, bodyFile, headerName, headerValue str
 
 var (
 	wrkRPS     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
-	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$`)
+	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
 	wrkNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	wrkSockErr = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
@@ -81,8 +81,6 @@ func parseWrk(out string) (run, error) {
 		switch m[1] {
 		case "50":
 			r.P50 = v
-		case "90":
-			r.P90 = v
 		case "99":
 			r.P99 = v
 		}
@@ -143,7 +141,7 @@ func pgbenchRun(ctx context.Context, dir, dbURL, script string) (run, error) {
 			}
 		}
 	}
-	r.P50, r.P90, r.P99 = quantile(lat, 0.50), quantile(lat, 0.90), quantile(lat, 0.99)
+	r.P50, r.P99 = quantile(lat, 0.50), quantile(lat, 0.99)
 	return r, nil
 }
 

@@ -91,7 +91,6 @@ type result struct {
 	system string
 	viewer viewer
 	runs   []run
-	note   string
 }
 
 func TestPageBenchmark(t *testing.T) {
@@ -277,7 +276,6 @@ func adminExec(t *testing.T, url, sql string) {
 
 // process is a server the benchmark started.
 type process struct {
-	t    *testing.T
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
@@ -309,7 +307,7 @@ func start(t *testing.T, cmd *exec.Cmd, url, logPath string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{t: t, cmd: cmd, url: url, done: make(chan struct{})}
+	p := &process{cmd: cmd, url: url, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); logFile.Close(); close(p.done) }()
 	t.Cleanup(p.stop)
 	return p
