@@ -15,7 +15,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/auth"
-	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/server"
@@ -26,41 +25,17 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 const adminToken = "test-platform-admin-token-0123456789"
 
-// onEveryDatabase runs fn as two parallel subtests, on a fresh SQLite file
-// and on a fresh PostgreSQL database, each migrated.
+// onEveryDatabase runs fn on a fresh SQLite file and a fresh PostgreSQL
+// database, in parallel.
 func onEveryDatabase(t *testing.T, fn func(t *testing.T, db *bun.DB)) {
 	t.Helper()
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, MustOpen(t, name))
-		})
-	}
+	testdb.OnEveryDatabase(t, fn)
 }
 
 // MustOpen opens and migrates a fresh database of the named kind.
-func MustOpen(tb testing.TB, kind string) *bun.DB {
-	tb.Helper()
-	url := "sqlite:" + testdb.NewSQLite(tb)
-	if kind == "postgres" {
-		url = testdb.NewPostgres(tb)
-	}
-	return openURL(tb, url)
-}
+func MustOpen(tb testing.TB, kind string) *bun.DB { return testdb.MustOpen(tb, kind) }
 
-// openURL opens and migrates the database at url.
-func openURL(tb testing.TB, url string) *bun.DB {
-	tb.Helper()
-	db, err := database.Open(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := database.Migrate(context.Background(), db); err != nil {
-		tb.Fatal(err)
-	}
-	return db
-}
+func openURL(tb testing.TB, url string) *bun.DB { return testdb.MustOpenURL(tb, url) }
 
 // api is a client of a real Channelgraph HTTP server.
 type api struct {
