@@ -167,18 +167,6 @@ func purchaseOrderFilter(filter *model.PurchaseOrderFilter) (orders.Filter, erro
 	return f, err
 }
 
-// eventOf wraps the object an event names, or skips the event (nil) when
-// the viewer may not see the object.
-func eventOf[T, E any](obj *T, err error, wrap func(*T) *E) (*E, error) {
-	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return wrap(obj), nil
-}
-
 // selects reports whether the operation selects the field at path below
 // the field being resolved (fragments included).
 func selects(ctx context.Context, path ...string) bool {

@@ -13,7 +13,6 @@ import (
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
-	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/loaders"
 	"github.com/channelgraph/channelgraph/internal/orders"
 	"github.com/channelgraph/channelgraph/internal/push"
@@ -435,31 +434,22 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int) ([]*domai
 
 // PurchaseOrderUpdated is the resolver for the purchaseOrderUpdated field.
 func (r *subscriptionResolver) PurchaseOrderUpdated(ctx context.Context, after *string) (<-chan *model.PurchaseOrderEvent, error) {
-	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.PurchaseOrderEvent, error) {
-		obj, err := r.Orders.ForEvent(ctx, ev)
-		return eventOf(obj, err, func(po *domain.PurchaseOrder) *model.PurchaseOrderEvent {
-			return &model.PurchaseOrderEvent{Cursor: push.Cursor(ev.ID), PurchaseOrder: po}
-		})
+	return push.Stream(ctx, func(cursor string, po *domain.PurchaseOrder) *model.PurchaseOrderEvent {
+		return &model.PurchaseOrderEvent{Cursor: cursor, PurchaseOrder: po}
 	})
 }
 
 // TenantProvisioningUpdated is the resolver for the tenantProvisioningUpdated field.
 func (r *subscriptionResolver) TenantProvisioningUpdated(ctx context.Context, after *string) (<-chan *model.TenantEvent, error) {
-	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.TenantEvent, error) {
-		obj, err := r.Tenancy.ForEvent(ctx, ev)
-		return eventOf(obj, err, func(t *domain.Tenant) *model.TenantEvent {
-			return &model.TenantEvent{Cursor: push.Cursor(ev.ID), Tenant: t}
-		})
+	return push.Stream(ctx, func(cursor string, t *domain.Tenant) *model.TenantEvent {
+		return &model.TenantEvent{Cursor: cursor, Tenant: t}
 	})
 }
 
 // ChannelEdgeUpdated is the resolver for the channelEdgeUpdated field.
 func (r *subscriptionResolver) ChannelEdgeUpdated(ctx context.Context, after *string) (<-chan *model.ChannelEdgeEvent, error) {
-	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.ChannelEdgeEvent, error) {
-		obj, err := r.Channel.EdgeForEvent(ctx, ev)
-		return eventOf(obj, err, func(e *domain.ChannelEdge) *model.ChannelEdgeEvent {
-			return &model.ChannelEdgeEvent{Cursor: push.Cursor(ev.ID), ChannelEdge: e}
-		})
+	return push.Stream(ctx, func(cursor string, e *domain.ChannelEdge) *model.ChannelEdgeEvent {
+		return &model.ChannelEdgeEvent{Cursor: cursor, ChannelEdge: e}
 	})
 }
 

@@ -15,13 +15,16 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/policy"
 )
 
 // TokenPrefix starts every API token, so secret scanners can recognise one.
@@ -31,6 +34,8 @@ const TokenPrefix = "cgt_"
 type Service struct {
 	db         *bun.DB
 	adminToken string
+	// Now is the clock tokens expire by.
+	Now func() time.Time
 	// recent remembers tokens that authenticated in the last CacheFor, so a
 	// client's stream of requests costs one token lookup, not one each.
 	recent *lru.Cache[string, cachedViewer]
@@ -50,7 +55,7 @@ const CacheFor = 2 * time.Second
 // platform administrator's token (CHANNELGRAPH_ADMIN_TOKEN).
 func New(db *bun.DB, adminToken string) *Service {
 	recent, _ := lru.New[string, cachedViewer](10_000) // fails only for a size below 1
-	return &Service{db: db, adminToken: adminToken, recent: recent}
+	return &Service{db: db, adminToken: adminToken, recent: recent, Now: clock.System{}.Now}
 }
 
 var errBadToken = domain.Errorf(domain.CodeUnauthenticated, "the bearer token is invalid, expired or revoked")
@@ -67,23 +72,28 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewe
 		return nil, errBadToken
 	}
 	hash := hashSecret(token)
-	now := domain.Now()
+	now := s.Now()
 	if c, ok := s.recent.Get(hash); ok && now.Before(c.until) {
 		v := c.viewer
 		return &v, nil
 	}
-	var t domain.APIToken
-	err := s.db.NewSelect().Model(&t).Where("t.secret_hash = ?", hash).Scan(ctx)
+	var t struct {
+		domain.APIToken
+		Kind domain.OrganizationKind `bun:"kind"`
+	}
+	err := s.db.NewSelect().Model(&t.APIToken).ColumnExpr("t.*, o.kind").
+		Join("JOIN organizations AS o ON o.id = t.organization_id").
+		Where("t.secret_hash = ?", hash).Scan(ctx, &t)
 	if err != nil {
 		if isNoRows(err) {
 			return nil, errBadToken
 		}
-		return nil, err
+		return nil, fmt.Errorf("auth: reading token: %w", err)
 	}
 	if !t.Usable(now) {
 		return nil, errBadToken
 	}
-	v := domain.Viewer{OrganizationID: t.OrganizationID, Role: t.Role, TokenID: t.ID}
+	v := domain.Viewer{OrganizationID: t.OrganizationID, Role: t.Role, Kind: t.Kind, TokenID: t.ID}
 	until := now.Add(CacheFor)
 	if t.ExpiresAt != nil && t.ExpiresAt.Before(until) {
 		until = *t.ExpiresAt
@@ -104,9 +114,9 @@ func (s *Service) StillValid(ctx context.Context, viewer *domain.Viewer) (bool, 
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("auth: reading token: %w", err)
 	}
-	return t.Usable(domain.Now()), nil
+	return t.Usable(s.Now()), nil
 }
 
 // CreateTokenInput is what createApiToken takes.
@@ -128,8 +138,8 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (string,
 	if !viewer.IsPlatformAdmin && viewer.OrganizationID != in.OrganizationID {
 		return "", nil, domain.NotFound("organization")
 	}
-	if !viewer.ActsFor(in.OrganizationID, domain.RoleOwner) {
-		return "", nil, domain.Errorf(domain.CodeForbidden, "only the organization's OWNER may create API tokens")
+	if err := policy.MayManageAPITokens(viewer, in.OrganizationID); err != nil {
+		return "", nil, err
 	}
 	name := strings.TrimSpace(in.Name)
 	switch {
@@ -137,17 +147,17 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (string,
 		return "", nil, domain.FieldErrorf(domain.CodeInvalid, "role", "role must be one of OWNER, ADMIN_AGENT, SALES_AGENT, BILLING_ADMIN, VIEWER")
 	case name == "" || len(name) > 100:
 		return "", nil, domain.FieldErrorf(domain.CodeInvalid, "name", "name must be 1 to 100 characters")
-	case in.ExpiresAt != nil && !in.ExpiresAt.After(time.Now()):
+	case in.ExpiresAt != nil && !in.ExpiresAt.After(s.Now()):
 		return "", nil, domain.FieldErrorf(domain.CodeInvalid, "expiresAt", "expiresAt must be in the future")
 	}
 	exists, err := s.db.NewSelect().TableExpr("organizations").Where("id = ?", in.OrganizationID).Exists(ctx)
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("auth: reading organization: %w", err)
 	}
 	if !exists {
 		return "", nil, domain.NotFound("organization")
 	}
-	return issue(ctx, s.db, in.OrganizationID, in.Role, name, in.ExpiresAt)
+	return issue(ctx, s.db, in.OrganizationID, in.Role, name, in.ExpiresAt, s.Now())
 }
 
 // RevokeToken revokes a token of the viewer's organization (its OWNER) or
@@ -163,17 +173,17 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*domain.APIToken, 
 		return nil, domain.NotFound("API token")
 	}
 	if err != nil {
+		return nil, fmt.Errorf("auth: reading token: %w", err)
+	}
+	if err := policy.MayManageAPITokens(viewer, t.OrganizationID); err != nil {
 		return nil, err
 	}
-	if !viewer.ActsFor(t.OrganizationID, domain.RoleOwner) {
-		return nil, domain.Errorf(domain.CodeForbidden, "only the organization's OWNER may revoke API tokens")
-	}
 	if t.RevokedAt == nil {
-		now := domain.Now()
+		now := s.Now()
 		t.RevokedAt = &now
 		if _, err := s.db.NewUpdate().TableExpr("api_tokens").Set("revoked_at = ?", now).
 			Where("id = ? AND revoked_at IS NULL", id).Exec(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("auth: revoking token: %w", err)
 		}
 	}
 	s.recent.Remove(t.SecretHash)
@@ -183,23 +193,23 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*domain.APIToken, 
 // IssueForSetup creates a token without a viewer, for the demo data and the
 // operator's `channelgraph token` command.
 func IssueForSetup(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string) (string, error) {
-	secret, _, err := issue(ctx, db, orgID, role, name, nil)
+	secret, _, err := issue(ctx, db, orgID, role, name, nil, clock.System{}.Now())
 	return secret, err
 }
 
-func issue(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string, expiresAt *time.Time) (string, *domain.APIToken, error) {
+func issue(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string, expiresAt *time.Time, now time.Time) (string, *domain.APIToken, error) {
 	secret, err := newSecret()
 	if err != nil {
 		return "", nil, err
 	}
 	t := &domain.APIToken{OrganizationID: orgID, Role: role, Name: name,
-		Prefix: secret[:len(TokenPrefix)+8], SecretHash: hashSecret(secret), CreatedAt: domain.Now()}
+		Prefix: secret[:len(TokenPrefix)+8], SecretHash: hashSecret(secret), CreatedAt: now}
 	if expiresAt != nil {
 		at := expiresAt.UTC().Truncate(time.Microsecond)
 		t.ExpiresAt = &at
 	}
 	if _, err := db.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("auth: storing token: %w", err)
 	}
 	return secret, t, nil
 }

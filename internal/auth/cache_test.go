@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/auth"
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/testdb"
@@ -62,7 +63,7 @@ func mustVendorDB(tb testing.TB) *bun.DB {
 	if err := database.Migrate(ctx, db); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO organizations (id, kind, name, created_at) VALUES (1, 'VENDOR', 'V', ?)`, domain.Now()); err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT INTO organizations (id, kind, name, created_at) VALUES (1, 'VENDOR', 'V', ?)`, clock.System{}.Now()); err != nil {
 		tb.Fatal(err)
 	}
 	return db

@@ -7,22 +7,30 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/policy"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
 // Service manages products.
-type Service struct{ db *bun.DB }
+type Service struct {
+	db *bun.DB
+	// Now is the clock that stamps new products.
+	Now func() time.Time
+}
 
-// New returns a Service on db.
-func New(db *bun.DB) *Service { return &Service{db: db} }
+// New returns a Service on db, on the system clock.
+func New(db *bun.DB) *Service { return &Service{db: db, Now: clock.System{}.Now} }
 
 // CreateProductInput is what createProduct takes.
 type CreateProductInput struct {
@@ -47,19 +55,20 @@ func (s *Service) CreateProduct(ctx context.Context, in CreateProductInput) (*do
 	if err != nil {
 		return nil, err
 	}
+	db := database.Conn(ctx, s.db)
 	var vendor domain.Organization
-	q := s.db.NewSelect().Model(&vendor).Where("o.id = ?", in.VendorID)
+	q := db.NewSelect().Model(&vendor).Where("o.id = ?", in.VendorID)
 	if err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, domain.FieldErrorf(domain.CodeNotFound, "vendorId", "organization not found")
 		}
+		return nil, fmt.Errorf("catalog: reading vendor: %w", err)
+	}
+	if err := policy.MayCreateProduct(viewer, vendor.ID); err != nil {
 		return nil, err
 	}
-	if !viewer.ActsFor(vendor.ID, domain.ManagerRoles...) {
-		return nil, domain.Errorf(domain.CodeForbidden, "only the vendor's OWNER or ADMIN_AGENT may add products")
-	}
 	p := &domain.Product{VendorID: vendor.ID, SKU: strings.TrimSpace(in.SKU), Name: strings.TrimSpace(in.Name),
-		Type: in.Type, CreatedAt: domain.Now()}
+		Type: in.Type, CreatedAt: s.Now()}
 	switch {
 	case vendor.Kind != domain.KindVendor:
 		return nil, domain.FieldErrorf(domain.CodeInvalid, "vendorId", "only a VENDOR has products")
@@ -75,12 +84,15 @@ func (s *Service) CreateProduct(ctx context.Context, in CreateProductInput) (*do
 		}
 		p.ListPriceAmount, p.ListPriceCurrency = &m.Amount, &m.Currency
 	}
-	_, err = s.db.NewInsert().Model(p).Returning("id").Exec(ctx)
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx)
+		return err
+	})
 	if database.IsUniqueViolation(err) {
 		return nil, domain.FieldErrorf(domain.CodeConflict, "sku", "the vendor already has a product with SKU %q", p.SKU)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("catalog: storing product: %w", err)
 	}
 	return p, nil
 }
@@ -120,8 +132,8 @@ func (s *Service) Product(ctx context.Context, id int64) (*domain.Product, error
 func (s *Service) ProductsByID(ctx context.Context, ids []int64) (map[int64]*domain.Product, error) {
 	var ps []domain.Product
 	if len(ids) > 0 {
-		if err := s.db.NewSelect().Model(&ps).Where("p.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-			return nil, err
+		if err := database.Conn(ctx, s.db).NewSelect().Model(&ps).Where("p.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("catalog: reading products: %w", err)
 		}
 	}
 	out := make(map[int64]*domain.Product, len(ps))
@@ -138,7 +150,7 @@ func VendorProductsBySKU(ctx context.Context, tx bun.IDB, vendorID int64, skus [
 	if len(skus) > 0 {
 		if err := tx.NewSelect().Model(&ps).
 			Where("p.vendor_id = ? AND p.sku IN (?)", vendorID, bun.In(skus)).Scan(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("catalog: reading products by SKU: %w", err)
 		}
 	}
 	out := make(map[string]*domain.Product, len(ps))

@@ -3,13 +3,16 @@ package channel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
+	"github.com/channelgraph/channelgraph/internal/policy"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
@@ -30,8 +33,8 @@ func (s *Service) CreateChannelEdge(ctx context.Context, upstreamID, downstreamI
 	if err != nil {
 		return nil, fieldOf(err, "downstreamId")
 	}
-	if !viewer.ActsFor(up.ID, domain.ManagerRoles...) {
-		return nil, domain.Errorf(domain.CodeForbidden, "only the upstream organization's OWNER or ADMIN_AGENT, or a platform administrator, may create this edge")
+	if err := policy.MayCreateChannelEdge(viewer, up.ID); err != nil {
+		return nil, err
 	}
 	if up.ID == down.ID {
 		return nil, domain.FieldErrorf(domain.CodeInvalid, "downstreamId", "an organization cannot have an edge to itself")
@@ -40,28 +43,23 @@ func (s *Service) CreateChannelEdge(ctx context.Context, upstreamID, downstreamI
 		return nil, domain.FieldErrorf(domain.CodeInvalid, "downstreamId",
 			"a %s cannot be upstream of a %s (allowed: VENDOR→DISTRIBUTOR, VENDOR→RESELLER, VENDOR→CUSTOMER, DISTRIBUTOR→RESELLER, DISTRIBUTOR→CUSTOMER, RESELLER→CUSTOMER)", up.Kind, down.Kind)
 	}
-	status := domain.EdgeInvited
-	if viewer.IsPlatformAdmin {
-		status = domain.EdgeActive
-	}
 	var edge *domain.ChannelEdge
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		edge, err = insertEdge(ctx, tx, up.ID, down.ID, status)
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		edge, err = insertEdge(ctx, tx, up.ID, down.ID, policy.NewEdgeStatus(viewer), s.Now())
 		return err
 	})
 	return edge, err
 }
 
-func insertEdge(ctx context.Context, tx bun.IDB, up, down int64, status domain.EdgeStatus) (*domain.ChannelEdge, error) {
+func insertEdge(ctx context.Context, tx bun.IDB, up, down int64, status domain.EdgeStatus, now time.Time) (*domain.ChannelEdge, error) {
 	exists, err := tx.NewSelect().TableExpr("channel_edges").
 		Where("upstream_id = ? AND downstream_id = ? AND status <> 'REMOVED'", up, down).Exists(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("channel: reading edges: %w", err)
 	}
 	if exists {
 		return nil, domain.FieldErrorf(domain.CodeConflict, "downstreamId", "these organizations are already joined by an edge that is not removed")
 	}
-	now := domain.Now()
 	edge := &domain.ChannelEdge{UpstreamID: up, DownstreamID: down, Status: status, CreatedAt: now, UpdatedAt: now}
 	if status == domain.EdgeActive {
 		edge.AcceptedAt = &now
@@ -71,22 +69,21 @@ func insertEdge(ctx context.Context, tx bun.IDB, up, down int64, status domain.E
 		return nil, domain.FieldErrorf(domain.CodeConflict, "downstreamId", "these organizations are already joined by an edge that is not removed")
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("channel: storing edge: %w", err)
 	}
-	return edge, events.Append(ctx, tx, events.ChannelEdgeUpdated, edge.ID)
+	return edge, EdgeUpdated.Append(ctx, tx, edge.ID, now)
 }
 
 // AcceptChannelEdge activates an INVITED edge; the downstream side's OWNER or
 // ADMIN_AGENT (or a platform administrator) accepts.
 func (s *Service) AcceptChannelEdge(ctx context.Context, id int64) (*domain.ChannelEdge, error) {
-	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge) error {
-		if !viewer.ActsFor(e.DownstreamID, domain.ManagerRoles...) {
-			return domain.Errorf(domain.CodeForbidden, "only the downstream organization's OWNER or ADMIN_AGENT may accept this edge")
+	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge, now time.Time) error {
+		if err := policy.MayAcceptChannelEdge(viewer, e); err != nil {
+			return err
 		}
 		if e.Status != domain.EdgeInvited {
 			return domain.FieldErrorf(domain.CodeConflict, "channelEdgeId", "the edge is %s; only an INVITED edge can be accepted", e.Status)
 		}
-		now := domain.Now()
 		e.Status, e.AcceptedAt = domain.EdgeActive, &now
 		return nil
 	})
@@ -96,9 +93,9 @@ func (s *Service) AcceptChannelEdge(ctx context.Context, id int64) (*domain.Chan
 // §2.3); only the upstream side's OWNER or ADMIN_AGENT (or a platform
 // administrator) may. It takes effect in the same transaction.
 func (s *Service) SetPurchaseOrderView(ctx context.Context, id int64, enabled bool) (*domain.ChannelEdge, error) {
-	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge) error {
-		if !viewer.ActsFor(e.UpstreamID, domain.ManagerRoles...) {
-			return domain.Errorf(domain.CodeForbidden, "only the upstream organization's OWNER or ADMIN_AGENT may change purchaseOrderView")
+	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge, _ time.Time) error {
+		if err := policy.MaySetPurchaseOrderView(viewer, e); err != nil {
+			return err
 		}
 		if e.Status == domain.EdgeRemoved {
 			return domain.FieldErrorf(domain.CodeConflict, "channelEdgeId", "the edge is REMOVED")
@@ -113,9 +110,9 @@ func (s *Service) SetPurchaseOrderView(ctx context.Context, id int64, enabled bo
 // party is its own responsibility.
 func (s *Service) RemoveChannelEdge(ctx context.Context, id int64, reason string, acknowledgeNotice bool) (*domain.ChannelEdge, error) {
 	reason = strings.TrimSpace(reason)
-	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge) error {
-		if !viewer.ActsFor(e.UpstreamID, domain.ManagerRoles...) && !viewer.ActsFor(e.DownstreamID, domain.ManagerRoles...) {
-			return domain.Errorf(domain.CodeForbidden, "only an OWNER or ADMIN_AGENT of either side may remove this edge")
+	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge, now time.Time) error {
+		if err := policy.MayRemoveChannelEdge(viewer, e); err != nil {
+			return err
 		}
 		switch {
 		case e.Status == domain.EdgeRemoved:
@@ -126,7 +123,6 @@ func (s *Service) RemoveChannelEdge(ctx context.Context, id int64, reason string
 		case reason == "" || len(reason) > 1000:
 			return domain.FieldErrorf(domain.CodeInvalid, "reason", "reason must be 1 to 1000 characters")
 		}
-		now := domain.Now()
 		e.Status, e.RemovedAt, e.RemovalReason = domain.EdgeRemoved, &now, reason
 		if !viewer.IsPlatformAdmin {
 			by := viewer.OrganizationID
@@ -139,7 +135,7 @@ func (s *Service) RemoveChannelEdge(ctx context.Context, id int64, reason string
 // changeEdge loads a visible edge, locks it, applies change, stores it and
 // re-derives the visibility of the purchase orders its grant gates, all in
 // one transaction.
-func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.Viewer, *domain.ChannelEdge) error) (*domain.ChannelEdge, error) {
+func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.Viewer, *domain.ChannelEdge, time.Time) error) (*domain.ChannelEdge, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -148,22 +144,23 @@ func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.
 		return nil, fieldOf(err, "channelEdgeId")
 	}
 	var edge domain.ChannelEdge
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		q := tx.NewSelect().Model(&edge).Where("e.id = ?", id)
 		if err := database.LockForUpdate(q).Scan(ctx); err != nil {
+			return fmt.Errorf("channel: locking edge: %w", err)
+		}
+		now := s.Now()
+		if err := change(viewer, &edge, now); err != nil {
 			return err
 		}
-		if err := change(viewer, &edge); err != nil {
-			return err
-		}
-		edge.UpdatedAt = domain.Now()
+		edge.UpdatedAt = now
 		if _, err := tx.NewUpdate().Model(&edge).WherePK().Exec(ctx); err != nil {
-			return err
+			return fmt.Errorf("channel: storing edge: %w", err)
 		}
 		if err := visibility.Refresh(ctx, tx, visibility.Edge(edge.UpstreamID, edge.DownstreamID)); err != nil {
-			return err
+			return fmt.Errorf("channel: refreshing visibility: %w", err)
 		}
-		return events.Append(ctx, tx, events.ChannelEdgeUpdated, edge.ID)
+		return EdgeUpdated.Append(ctx, tx, edge.ID, now)
 	})
 	if err != nil {
 		return nil, err
@@ -192,9 +189,9 @@ func (s *Service) ChannelEdgesByID(ctx context.Context, ids []int64) (map[int64]
 	}
 	var edges []domain.ChannelEdge
 	if len(ids) > 0 {
-		q := s.db.NewSelect().Model(&edges).Where("e.id IN (?)", bun.In(ids))
+		q := database.Conn(ctx, s.db).NewSelect().Model(&edges).Where("e.id IN (?)", bun.In(ids))
 		if err := visibility.RestrictEdges(q, viewer).Scan(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("channel: reading edges: %w", err)
 		}
 	}
 	out := make(map[int64]*domain.ChannelEdge, len(edges))
@@ -218,12 +215,12 @@ type EdgeFilter struct {
 // edgesOf starts a query over the edges (aliased e) in the lists of the
 // organizations orgIDs that f selects, among those the viewer may see; it
 // also returns the column naming each edge's organization.
-func (s *Service) edgesOf(viewer *domain.Viewer, orgIDs []int64, f EdgeFilter) (*bun.SelectQuery, bun.Safe) {
+func (s *Service) edgesOf(ctx context.Context, viewer *domain.Viewer, orgIDs []int64, f EdgeFilter) (*bun.SelectQuery, bun.Safe) {
 	self, other := bun.Safe("e.upstream_id"), bun.Safe("e.downstream_id")
 	if !f.Downstream {
 		self, other = other, self
 	}
-	q := s.db.NewSelect().TableExpr("channel_edges AS e").Where("? IN (?)", self, bun.In(orgIDs))
+	q := database.Conn(ctx, s.db).NewSelect().TableExpr("channel_edges AS e").Where("? IN (?)", self, bun.In(orgIDs))
 	q = visibility.RestrictEdges(q, viewer)
 	if !f.IncludeRemoved {
 		q = q.Where("e.status <> 'REMOVED'")
@@ -253,14 +250,14 @@ func (s *Service) ChannelEdgesOf(ctx context.Context, orgIDs []int64, f EdgeFilt
 	}
 	var edges []*domain.ChannelEdge
 	if len(orgIDs) > 0 {
-		ranked, self := s.edgesOf(viewer, orgIDs, f)
+		ranked, self := s.edgesOf(ctx, viewer, orgIDs, f)
 		if hasAfter {
 			ranked = ranked.Where("e.id > ?", afterID)
 		}
 		ranked = ranked.ColumnExpr("e.*").ColumnExpr("ROW_NUMBER() OVER (PARTITION BY ? ORDER BY e.id) AS page_row", self)
-		if err := s.db.NewSelect().Model(&edges).ModelTableExpr("(?) AS e", ranked).
+		if err := database.Conn(ctx, s.db).NewSelect().Model(&edges).ModelTableExpr("(?) AS e", ranked).
 			Where("e.page_row <= ?", page.Limit()).OrderExpr("?, e.id", self).Scan(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("channel: listing edges: %w", err)
 		}
 	}
 	rows := make(map[int64][]*domain.ChannelEdge, len(orgIDs))
@@ -298,9 +295,9 @@ func (s *Service) ChannelEdgeCounts(ctx context.Context, orgIDs []int64, f EdgeF
 		Org int64 `bun:"org"`
 		N   int   `bun:"n"`
 	}
-	q, self := s.edgesOf(viewer, orgIDs, f)
+	q, self := s.edgesOf(ctx, viewer, orgIDs, f)
 	if err := q.ColumnExpr("? AS org, COUNT(*) AS n", self).GroupExpr("?", self).Scan(ctx, &counts); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("channel: counting edges: %w", err)
 	}
 	for _, c := range counts {
 		out[c.Org] = c.N
@@ -317,13 +314,35 @@ func fieldOf(err error, field string) error {
 	return err
 }
 
-// EdgeForEvent returns the channel edge of an event as the event committed
-// it, if the viewer may see the edge now.
-func (s *Service) EdgeForEvent(ctx context.Context, ev events.Event) (*domain.ChannelEdge, error) {
-	if _, err := s.ChannelEdge(ctx, ev.ObjectID); err != nil {
-		return nil, err
+// EdgeUpdated announces every change of a channel edge: its creation,
+// acceptance, grant and removal (SPEC §2, §7.3). Its audience is whoever may
+// see both ends as the change commits; delivery also needs the viewer to
+// see the edge then.
+var EdgeUpdated = events.Register(events.Registration[domain.ChannelEdge]{
+	Type:  "CHANNEL_EDGE_UPDATED",
+	Field: "channelEdgeUpdated",
+	Audience: func(ctx context.Context, tx bun.IDB, eventID int64, e *domain.ChannelEdge) error {
+		return visibility.EdgeAudience(ctx, tx, eventID, e.UpstreamID, e.DownstreamID)
+	},
+	Payload: func(ctx context.Context, db bun.IDB, ev events.Event) (*domain.ChannelEdge, error) {
+		viewer, err := domain.ViewerFrom(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q := db.NewSelect().TableExpr("channel_edges AS e").Where("e.id = ?", ev.ObjectID)
+		q = visibility.RestrictToAudience(visibility.RestrictEdges(q, viewer), viewer, ev.ID)
+		if ok, err := q.Exists(ctx); err != nil || !ok {
+			return nil, notFoundUnless(err, "channel edge")
+		}
+		var then domain.ChannelEdge
+		return &then, ev.Decode(&then)
+	},
+})
+
+// notFoundUnless is err wrapped, or NOT_FOUND when there is none.
+func notFoundUnless(err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("channel: reading %s: %w", what, err)
 	}
-	var then domain.ChannelEdge
-	err := ev.Decode(&then)
-	return &then, err
+	return domain.NotFound(what)
 }

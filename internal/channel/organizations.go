@@ -5,24 +5,30 @@ package channel
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/policy"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
 // Service manages organizations and channel edges.
-type Service struct{ db *bun.DB }
+type Service struct {
+	db *bun.DB
+	// Now is the clock that stamps organizations and edge changes.
+	Now func() time.Time
+}
 
-// New returns a Service on db.
-func New(db *bun.DB) *Service { return &Service{db: db} }
+// New returns a Service on db, on the system clock.
+func New(db *bun.DB) *Service { return &Service{db: db, Now: clock.System{}.Now} }
 
 // CreateOrganizationInput is what createOrganization takes.
 type CreateOrganizationInput struct {
@@ -68,31 +74,28 @@ func (s *Service) CreateOrganization(ctx context.Context, in CreateOrganizationI
 	if err != nil {
 		return nil, err
 	}
-	if !viewer.May(domain.ManagerRoles...) {
-		return nil, domain.Errorf(domain.CodeForbidden, "creating organizations needs the OWNER or ADMIN_AGENT role")
+	if err := policy.SectionRoles12(viewer, "creating organizations", policy.Managers); err != nil {
+		return nil, err
 	}
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	if err := policy.MayCreateOrganization(viewer, in.Kind); err != nil {
+		return nil, err
+	}
+	now := s.Now()
 	org := &domain.Organization{Name: in.Name, Kind: in.Kind, Country: in.Country,
-		Industry: in.Industry, Segment: in.Segment, CreatedAt: domain.Now()}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var creator *domain.Organization
-		if !viewer.IsPlatformAdmin {
-			if creator, err = loadOrganization(ctx, tx, viewer.OrganizationID); err != nil {
-				return err
-			}
-			if !domain.AllowedEdge(creator.Kind, in.Kind) {
-				return domain.FieldErrorf(domain.CodeForbidden, "kind", "a %s may not create a %s", creator.Kind, in.Kind)
-			}
-		}
+		Industry: in.Industry, Segment: in.Segment, CreatedAt: now}
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewInsert().Model(org).Returning("id").Exec(ctx); err != nil {
-			return err
+			return fmt.Errorf("channel: storing organization: %w", err)
 		}
-		if creator == nil {
+		if viewer.IsPlatformAdmin {
 			return nil
 		}
-		_, err := insertEdge(ctx, tx, creator.ID, org.ID, domain.EdgeActive)
+		// Nobody is on the other side yet to accept an invitation: the
+		// creator's edge to its new organization is ACTIVE at once.
+		_, err := insertEdge(ctx, tx, viewer.OrganizationID, org.ID, domain.EdgeActive, now)
 		return err
 	})
 	if err != nil {
@@ -122,9 +125,9 @@ func (s *Service) VisibleOrganizations(ctx context.Context, ids []int64) (map[in
 	}
 	var orgs []domain.Organization
 	if len(ids) > 0 {
-		q := s.db.NewSelect().Model(&orgs).Where("o.id IN (?)", bun.In(ids))
+		q := database.Conn(ctx, s.db).NewSelect().Model(&orgs).Where("o.id IN (?)", bun.In(ids))
 		if err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("channel: reading organizations: %w", err)
 		}
 	}
 	out := make(map[int64]*domain.Organization, len(orgs))
@@ -141,9 +144,9 @@ func (s *Service) VisibleOrganizations(ctx context.Context, ids []int64) (map[in
 func (s *Service) OrganizationsByID(ctx context.Context, ids []int64) (map[int64]*domain.Organization, error) {
 	var orgs []domain.Organization
 	if len(ids) > 0 {
-		if err := s.db.NewSelect().Model(&orgs).
+		if err := database.Conn(ctx, s.db).NewSelect().Model(&orgs).
 			Where("o.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("channel: reading organizations: %w", err)
 		}
 	}
 	out := make(map[int64]*domain.Organization, len(orgs))
@@ -179,7 +182,7 @@ func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page 
 		}
 		return q
 	}
-	q := filtered(s.db.NewSelect())
+	q := filtered(database.Conn(ctx, s.db).NewSelect())
 	var afterName string
 	var afterID int64
 	if ok, err := page.ScanAfter("organizations", &afterName, &afterID); err != nil {
@@ -189,20 +192,11 @@ func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page 
 	}
 	var orgs []*domain.Organization
 	if err := q.Model(&orgs).OrderExpr("o.name ASC, o.id ASC").Limit(page.Limit()).Scan(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("channel: listing organizations: %w", err)
 	}
 	cursor := func(o *domain.Organization) string { return relay.Cursor("organizations", o.Name, o.ID) }
 	return relay.NewConnection(page, orgs, cursor, func(ctx context.Context) (int, error) {
-		n, err := filtered(s.db.NewSelect().TableExpr("organizations AS o")).Count(ctx)
+		n, err := filtered(database.Conn(ctx, s.db).NewSelect().TableExpr("organizations AS o")).Count(ctx)
 		return int(n), err
 	}), nil
-}
-
-func loadOrganization(ctx context.Context, db bun.IDB, id int64) (*domain.Organization, error) {
-	var org domain.Organization
-	err := db.NewSelect().Model(&org).Where("o.id = ?", id).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.NotFound("organization")
-	}
-	return &org, err
 }

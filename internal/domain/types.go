@@ -117,11 +117,6 @@ type APIToken struct {
 	RevokedAt      *time.Time `bun:"revoked_at"`
 }
 
-// Now is the clock every package stamps rows with: UTC, truncated to the
-// microsecond both databases keep, so a stored time compares equal to the
-// value that was written.
-func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 // Usable reports whether the token is neither revoked nor expired at now.
 func (t *APIToken) Usable(now time.Time) bool {
 	return t.RevokedAt == nil && (t.ExpiresAt == nil || t.ExpiresAt.After(now))

@@ -8,32 +8,13 @@ type Viewer struct {
 	OrganizationID  int64
 	Role            Role
 	IsPlatformAdmin bool
+	// Kind is the organization's kind (empty for the platform
+	// administrator), read with the token so rules that depend on it need
+	// no query of their own.
+	Kind OrganizationKind
 	// TokenID is the API token that authenticated the request (0 for the
 	// bootstrap administrator token).
 	TokenID int64
-}
-
-// May reports whether the viewer's role is one of roles. The platform
-// administrator may do everything.
-func (v *Viewer) May(roles ...Role) bool {
-	if v.IsPlatformAdmin {
-		return true
-	}
-	for _, r := range roles {
-		if v.Role == r {
-			return true
-		}
-	}
-	return false
-}
-
-// ActsFor reports whether the viewer acts for organization id with one of
-// roles (the platform administrator acts for every organization).
-func (v *Viewer) ActsFor(id int64, roles ...Role) bool {
-	if v.IsPlatformAdmin {
-		return true
-	}
-	return v.OrganizationID == id && v.May(roles...)
 }
 
 type viewerKey struct{}
@@ -52,9 +33,3 @@ func ViewerFrom(ctx context.Context) (*Viewer, error) {
 	}
 	return v, nil
 }
-
-// Roles that may manage an organization's channel (SPEC §1.2).
-var (
-	ManagerRoles = []Role{RoleOwner, RoleAdminAgent}
-	OrderRoles   = []Role{RoleOwner, RoleAdminAgent, RoleSalesAgent}
-)

@@ -25,25 +25,19 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/database"
-	"github.com/channelgraph/channelgraph/internal/domain"
-	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
-// Type names what changed.
+// Type names what changed; each is registered once (see Register).
 type Type string
 
 const (
-	PurchaseOrderUpdated      Type  = "PURCHASE_ORDER_UPDATED"
-	TenantProvisioningUpdated Type  = "TENANT_PROVISIONING_UPDATED"
-	ChannelEdgeUpdated        Type  = "CHANNEL_EDGE_UPDATED"
-	notifyChannel                   = "channelgraph_events"
-	appendLockKey             int64 = 0x63675f6576656e74 // "cg_event"
+	notifyChannel       = "channelgraph_events"
+	appendLockKey int64 = 0x63675f6576656e74 // "cg_event"
 )
 
 // Event is one committed change.
@@ -57,51 +51,19 @@ type Event struct {
 	CreatedAt time.Time `bun:"created_at"`
 }
 
-// Decode reads the event's snapshot of its object into dst (a
-// *domain.PurchaseOrder, *domain.Tenant or *domain.ChannelEdge).
+// Decode reads the event's snapshot of its object (its row as the event's
+// transaction committed it) into dst.
 func (e *Event) Decode(dst any) error { return json.Unmarshal([]byte(e.Snapshot), dst) }
 
-// snapshotOf loads the changed object's row in tx, as the event's snapshot.
-func snapshotOf(ctx context.Context, tx bun.IDB, t Type, id int64) (string, error) {
-	var obj any
-	switch t {
-	case PurchaseOrderUpdated:
-		obj = &domain.PurchaseOrder{}
-	case TenantProvisioningUpdated:
-		obj = &domain.Tenant{}
-	case ChannelEdgeUpdated:
-		obj = &domain.ChannelEdge{}
-	default:
-		return "", fmt.Errorf("events: unknown type %q", t)
-	}
-	if err := tx.NewSelect().Model(obj).Where("?TableAlias.id = ?", id).Scan(ctx); err != nil {
-		return "", err
-	}
-	b, err := json.Marshal(obj)
-	return string(b), err
-}
-
-// Append records that objectID changed, in tx, as the transaction's last
-// statement (see the package doc). For a purchase order it also records who
-// may see it now, from the visibility index the same transaction maintains.
-func Append(ctx context.Context, tx bun.IDB, t Type, objectID int64) error {
-	snapshot, err := snapshotOf(ctx, tx, t, objectID)
-	if err != nil {
-		return err
-	}
+// insert writes ev in tx, in commit order (see the package doc).
+func insert(ctx context.Context, tx bun.IDB, ev *Event) error {
 	if database.IsPostgres(tx) {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", appendLockKey); err != nil {
 			return err
 		}
 	}
-	ev := &Event{Type: t, ObjectID: objectID, Snapshot: snapshot, CreatedAt: domain.Now()}
 	if _, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx); err != nil {
 		return err
-	}
-	if t == PurchaseOrderUpdated {
-		if err := visibility.RecordAudience(ctx, tx, ev.ID, objectID); err != nil {
-			return err
-		}
 	}
 	if database.IsPostgres(tx) {
 		_, err := tx.ExecContext(ctx, "NOTIFY "+notifyChannel)

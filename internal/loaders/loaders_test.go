@@ -11,6 +11,7 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/loaders"
@@ -49,7 +50,7 @@ func TestEdgeLoadersBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	now := domain.Now()
+	now := clock.System{}.Now()
 	customer := int64(100)
 	for r := int64(1); r <= 3; r++ {
 		exec(`INSERT INTO organizations (id, kind, name, created_at) VALUES (?, 'RESELLER', ?, ?)`, r, fmt.Sprint("R", r), now)

@@ -16,26 +16,34 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/catalog"
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
+	"github.com/channelgraph/channelgraph/internal/policy"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
 // Service records and reads purchase orders.
-type Service struct{ db *bun.DB }
+type Service struct {
+	db *bun.DB
+	// Now is the clock that stamps orders and their changes.
+	Now func() time.Time
+}
 
-// New returns a Service on db.
-func New(db *bun.DB) *Service { return &Service{db: db} }
+// New returns a Service on db, on the system clock.
+func New(db *bun.DB) *Service { return &Service{db: db, Now: clock.System{}.Now} }
 
 // poColumns reads a purchase order joined to the viewer's visibility row v:
 // the distributor comes from v, where it is already null for a customer.
 const poColumns = "p.id, p.number, p.kind, p.status, p.vendor_id, v.distributor_id, p.reseller_id, " +
 	"p.customer_id, p.recorded_by_organization_id, p.created_at, p.updated_at"
 
-func (s *Service) visible(viewer *domain.Viewer) *bun.SelectQuery {
-	return visibility.PurchaseOrders(s.db, viewer).
+// visible starts a query over the purchase orders viewer may see, as it
+// sees them.
+func visible(db bun.IDB, viewer *domain.Viewer) *bun.SelectQuery {
+	return visibility.PurchaseOrders(db, viewer).
 		Join("JOIN purchase_orders AS p ON p.id = v.purchase_order_id").ColumnExpr(poColumns)
 }
 
@@ -60,8 +68,8 @@ func (s *Service) PurchaseOrdersByID(ctx context.Context, ids []int64) (map[int6
 	}
 	var pos []*domain.PurchaseOrder
 	if len(ids) > 0 {
-		if err := s.visible(viewer).Where("v.purchase_order_id IN (?)", bun.In(ids)).Scan(ctx, &pos); err != nil {
-			return nil, err
+		if err := visible(database.Conn(ctx, s.db), viewer).Where("v.purchase_order_id IN (?)", bun.In(ids)).Scan(ctx, &pos); err != nil {
+			return nil, fmt.Errorf("orders: reading orders: %w", err)
 		}
 	}
 	out := make(map[int64]*domain.PurchaseOrder, len(pos))
@@ -110,7 +118,8 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 		}
 		return q
 	}
-	q := filtered(s.visible(viewer))
+	db := database.Conn(ctx, s.db)
+	q := filtered(visible(db, viewer))
 	var afterAt time.Time
 	var afterID int64
 	if ok, err := page.ScanAfter("purchaseOrders", &afterAt, &afterID); err != nil {
@@ -120,14 +129,14 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 	}
 	var pos []*domain.PurchaseOrder
 	if err := q.OrderExpr("v.created_at DESC, v.purchase_order_id DESC").Limit(page.Limit()).Scan(ctx, &pos); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("orders: listing orders: %w", err)
 	}
 	cursor := func(po *domain.PurchaseOrder) string { return relay.Cursor("purchaseOrders", po.CreatedAt, po.ID) }
 	return relay.NewConnection(page, pos, cursor, func(ctx context.Context) (int, error) {
 		if f == (Filter{}) {
-			return visibility.CountPurchaseOrders(ctx, s.db, viewer)
+			return visibility.CountPurchaseOrders(ctx, db, viewer)
 		}
-		n, err := filtered(visibility.PurchaseOrders(s.db, viewer)).Count(ctx)
+		n, err := filtered(visibility.PurchaseOrders(db, viewer)).Count(ctx)
 		return int(n), err
 	}), nil
 }
@@ -137,9 +146,9 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 func (s *Service) LinesByOrder(ctx context.Context, ids []int64) (map[int64][]*domain.PurchaseOrderLine, error) {
 	var lines []*domain.PurchaseOrderLine
 	if len(ids) > 0 {
-		if err := s.db.NewSelect().Model(&lines).
+		if err := database.Conn(ctx, s.db).NewSelect().Model(&lines).
 			Where("l.purchase_order_id IN (?)", bun.In(ids)).Order("l.purchase_order_id", "l.position").Scan(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("orders: reading lines: %w", err)
 		}
 	}
 	out := make(map[int64][]*domain.PurchaseOrderLine, len(ids))
@@ -222,37 +231,33 @@ func (s *Service) CreatePurchaseOrder(ctx context.Context, in CreateInput) (*Rec
 	if err != nil {
 		return nil, err
 	}
-	if !viewer.May(domain.OrderRoles...) {
-		return nil, domain.Errorf(domain.CodeForbidden, "recording orders needs the OWNER, ADMIN_AGENT or SALES_AGENT role")
+	if err := policy.SectionRoles12(viewer, "recording orders", policy.Buyers); err != nil {
+		return nil, err
 	}
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	if !viewer.IsPlatformAdmin {
-		switch viewer.OrganizationID {
-		case in.VendorID, deref(in.DistributorID), deref(in.ResellerID):
-		case in.CustomerID:
-			return nil, domain.Errorf(domain.CodeForbidden, "a customer does not record purchase orders; it buys through quotes")
-		default:
-			return nil, domain.Errorf(domain.CodeForbidden, "only the order's vendor, distributor or reseller may record it")
-		}
+	parties := policy.Parties{Vendor: in.VendorID, Distributor: deref(in.DistributorID),
+		Reseller: deref(in.ResellerID), Customer: in.CustomerID}
+	if err := policy.MayRecordPurchaseOrder(viewer, parties); err != nil {
+		return nil, err
 	}
 	var recorder *int64
 	if !viewer.IsPlatformAdmin {
 		recorder = &viewer.OrganizationID
 	}
 	hash := in.requestHash()
-	if id, found, err := s.byIdempotencyKey(ctx, s.db, recorder, in.IdempotencyKey, hash); err != nil || found {
+	if id, found, err := s.byIdempotencyKey(ctx, database.Conn(ctx, s.db), recorder, in.IdempotencyKey, hash); err != nil || found {
 		return s.recorded(ctx, id, err)
 	}
 	var id int64
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		id, err = s.insert(ctx, tx, viewer, recorder, in, hash)
 		return err
 	})
 	if database.IsUniqueViolation(err) {
 		// A concurrent request with the same key won the race, or the number is taken.
-		if id, found, lookupErr := s.byIdempotencyKey(ctx, s.db, recorder, in.IdempotencyKey, hash); lookupErr != nil || found {
+		if id, found, lookupErr := s.byIdempotencyKey(ctx, database.Conn(ctx, s.db), recorder, in.IdempotencyKey, hash); lookupErr != nil || found {
 			return s.recorded(ctx, id, lookupErr)
 		}
 		return nil, domain.FieldErrorf(domain.CodeConflict, "number", "your organization already recorded an order numbered %q", in.Number)
@@ -288,7 +293,7 @@ func (s *Service) byIdempotencyKey(ctx context.Context, db bun.IDB, recorder *in
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return 0, false, fmt.Errorf("orders: reading idempotency key: %w", err)
 	}
 	if row.RequestHash != hash {
 		return 0, false, domain.FieldErrorf(domain.CodeConflict, "idempotencyKey", "this idempotencyKey was already used for a different request")
@@ -296,8 +301,8 @@ func (s *Service) byIdempotencyKey(ctx context.Context, db bun.IDB, recorder *in
 	return row.ID, true, nil
 }
 
-func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, recorder *int64, in CreateInput, hash string) (int64, error) {
-	now := domain.Now()
+func (s *Service) insert(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, recorder *int64, in CreateInput, hash string) (int64, error) {
+	now := s.Now()
 	po := &domain.PurchaseOrder{Number: in.Number, Kind: in.Kind, Status: domain.POPlaced,
 		VendorID: in.VendorID, DistributorID: in.DistributorID, ResellerID: in.ResellerID, CustomerID: in.CustomerID,
 		RecordedByOrganizationID: recorder, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
@@ -315,18 +320,18 @@ func (s *Service) insert(ctx context.Context, tx bun.Tx, viewer *domain.Viewer, 
 		return 0, err
 	}
 	if _, err := tx.NewInsert().Model(po).Returning("id").Exec(ctx); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("orders: storing order: %w", err)
 	}
 	for _, l := range lines {
 		l.PurchaseOrderID = po.ID
 	}
 	if _, err := tx.NewInsert().Model(&lines).Returning("id").Exec(ctx); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("orders: storing lines: %w", err)
 	}
 	if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID)); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("orders: refreshing visibility: %w", err)
 	}
-	return po.ID, events.Append(ctx, tx, events.PurchaseOrderUpdated, po.ID)
+	return po.ID, Updated.Append(ctx, tx, po.ID, now)
 }
 
 // checkPartiesAndChain is checkParties then lockChain, with the same
@@ -376,7 +381,7 @@ func kindsMatch(ctx context.Context, tx bun.IDB, in CreateInput) (bool, error) {
 	}
 	var found []domain.Organization
 	if err := tx.NewSelect().Model(&found).Column("o.id", "o.kind").Where("o.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-		return false, err
+		return false, fmt.Errorf("orders: reading parties: %w", err)
 	}
 	if len(found) != len(want) {
 		return false, nil
@@ -390,11 +395,10 @@ func kindsMatch(ctx context.Context, tx bun.IDB, in CreateInput) (bool, error) {
 }
 
 // checkParties checks every organization the order names is of the kind its
-// place on the order needs, and that the viewer may see it (SPEC §1.5) —
-// except the vendor: a vendor publishes the public catalog (SPEC §4.1), so
-// any viewer may name one, and a reseller buying through a distributor must
-// name a vendor it is not joined to. lockChain then proves the vendor is
-// upstream of the order's chain.
+// place on the order needs, and that the viewer may name it
+// (visibility.RestrictNameable: the organizations it may see, and any
+// vendor). lockChain then proves the vendor is upstream of the order's
+// chain.
 func checkParties(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in CreateInput) error {
 	parties := []struct {
 		field string
@@ -407,16 +411,15 @@ func checkParties(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in Cre
 		{"customerId", &in.CustomerID, domain.KindCustomer},
 	}
 	var ids []int64
-	for _, p := range parties[1:] {
+	for _, p := range parties {
 		if p.id != nil {
 			ids = append(ids, *p.id)
 		}
 	}
 	var found []domain.Organization
 	q := tx.NewSelect().Model(&found).Where("o.id IN (?)", bun.In(ids))
-	q = visibility.RestrictOrganizations(q, viewer, "o.id").WhereOr("o.id = ? AND o.kind = 'VENDOR'", in.VendorID)
-	if err := q.Scan(ctx); err != nil {
-		return err
+	if err := visibility.RestrictNameable(q, viewer, "o.id", "o.kind").Scan(ctx); err != nil {
+		return fmt.Errorf("orders: reading parties: %w", err)
 	}
 	kinds := map[int64]domain.OrganizationKind{}
 	for _, o := range found {
@@ -462,7 +465,7 @@ func lockChain(ctx context.Context, tx bun.IDB, po *domain.PurchaseOrder) error 
 		q := tx.NewSelect().TableExpr("channel_edges").Column("id").
 			Where("upstream_id = ? AND downstream_id = ? AND status = 'ACTIVE'", h.up, h.down)
 		if err := database.LockForShare(q).Scan(ctx, &ids); err != nil {
-			return err
+			return fmt.Errorf("orders: locking the chain: %w", err)
 		}
 		if len(ids) == 0 {
 			return domain.FieldErrorf(domain.CodeInvalid, h.field, "the channel edge along this order's chain is not ACTIVE")
@@ -503,55 +506,41 @@ func (s *Service) UpdatePurchaseOrderStatus(ctx context.Context, id int64, next 
 	if _, err := s.PurchaseOrder(ctx, id); err != nil {
 		return nil, err
 	}
-	if !viewer.May(domain.OrderRoles...) {
-		return nil, domain.Errorf(domain.CodeForbidden, "changing an order's status needs the OWNER, ADMIN_AGENT or SALES_AGENT role")
+	if err := policy.MayChangePurchaseOrderStatus(viewer); err != nil {
+		return nil, err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		var po domain.PurchaseOrder
 		q := tx.NewSelect().Model(&po).Where("p.id = ?", id)
 		if err := database.LockForUpdate(q).Scan(ctx); err != nil {
+			return fmt.Errorf("orders: locking order: %w", err)
+		}
+		if !policy.CanMove(po.Status, next) {
+			return domain.FieldErrorf(domain.CodeConflict, "status", "the order is %s and cannot move to %s; allowed from %s: %s",
+				po.Status, next, po.Status, policy.Allowed(po.Status))
+		}
+		if err := policy.MayMovePurchaseOrder(viewer, &po, next); err != nil {
 			return err
-		}
-		if !po.Status.CanMoveTo(next) {
-			return domain.FieldErrorf(domain.CodeConflict, "status", "the order is %s and cannot move to %s", po.Status, next)
-		}
-		if !mayMove(viewer, &po, next) {
-			return domain.Errorf(domain.CodeForbidden, "your organization may not move this order from %s to %s", po.Status, next)
 		}
 		if po.Status == domain.PODraft && next == domain.POPlaced {
 			if err := lockChain(ctx, tx, &po); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.NewUpdate().TableExpr("purchase_orders").Set("status = ?", next).Set("updated_at = ?", domain.Now()).
+		now := s.Now()
+		if _, err := tx.NewUpdate().TableExpr("purchase_orders").Set("status = ?", next).Set("updated_at = ?", now).
 			Where("id = ?", id).Exec(ctx); err != nil {
-			return err
+			return fmt.Errorf("orders: storing status: %w", err)
 		}
 		if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(id)); err != nil {
-			return err
+			return fmt.Errorf("orders: refreshing visibility: %w", err)
 		}
-		return events.Append(ctx, tx, events.PurchaseOrderUpdated, id)
+		return Updated.Append(ctx, tx, id, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.PurchaseOrder(ctx, id)
-}
-
-func mayMove(viewer *domain.Viewer, po *domain.PurchaseOrder, next domain.PurchaseOrderStatus) bool {
-	if viewer.IsPlatformAdmin {
-		return true
-	}
-	recorder := po.RecordedByOrganizationID != nil && viewer.ActsFor(*po.RecordedByOrganizationID, domain.OrderRoles...)
-	vendor := viewer.ActsFor(po.VendorID, domain.ManagerRoles...)
-	switch {
-	case po.Status == domain.PODraft:
-		return recorder
-	case po.Status == domain.POPlaced && next == domain.POCancelled:
-		return recorder || vendor
-	default:
-		return vendor
-	}
 }
 
 func deref(id *int64) int64 {
@@ -561,28 +550,37 @@ func deref(id *int64) int64 {
 	return *id
 }
 
-// ForEvent returns the purchase order of an event as the event committed it
-// and as the viewer sees it: only if the viewer could see it then (the
-// event's audience) and may see it now (its visibility row), with parties
-// masked by that row (parties never change; status and updatedAt come from
-// the event). One query, since it runs for every pushed event.
-func (s *Service) ForEvent(ctx context.Context, ev events.Event) (*domain.PurchaseOrder, error) {
+// Updated announces every change of a purchase order (SPEC §3, §7.3). Its
+// audience is the order's visibility rows as the change commits; delivery
+// also needs the viewer's row now, whose parties mask the distributor for a
+// customer, with the status and time the event committed.
+var Updated = events.Register(events.Registration[domain.PurchaseOrder]{
+	Type:  "PURCHASE_ORDER_UPDATED",
+	Field: "purchaseOrderUpdated",
+	Audience: func(ctx context.Context, tx bun.IDB, eventID int64, po *domain.PurchaseOrder) error {
+		return visibility.PurchaseOrderAudience(ctx, tx, eventID, po.ID)
+	},
+	Payload: eventPayload,
+})
+
+// eventPayload is one query, since it runs for every pushed event.
+func eventPayload(ctx context.Context, db bun.IDB, ev events.Event) (*domain.PurchaseOrder, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := visibility.RestrictToAudience(s.visible(viewer).Where("v.purchase_order_id = ?", ev.ObjectID), viewer, ev.ID)
+	q := visibility.RestrictToAudience(visible(db, viewer).Where("v.purchase_order_id = ?", ev.ObjectID), viewer, ev.ID)
 	var po domain.PurchaseOrder
 	err = q.Scan(ctx, &po)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.NotFound("purchase order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("orders: reading an event's order: %w", err)
 	}
 	var then domain.PurchaseOrder
 	if err := ev.Decode(&then); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("orders: decoding an event: %w", err)
 	}
 	po.Status, po.UpdatedAt = then.Status, then.UpdatedAt
 	return &po, nil

@@ -22,9 +22,9 @@ type groupKey struct {
 }
 
 type group struct {
-	key       groupKey
-	eventType events.Type
-	cancel    context.CancelFunc
+	key    groupKey
+	kind   *events.Kind
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	members map[*member]struct{}
@@ -40,12 +40,6 @@ type member struct {
 	ended   bool
 }
 
-var rootFieldTypes = map[string]events.Type{
-	"purchaseOrderUpdated":      events.PurchaseOrderUpdated,
-	"tenantProvisioningUpdated": events.TenantProvisioningUpdated,
-	"channelEdgeUpdated":        events.ChannelEdgeUpdated,
-}
-
 // subscribe joins a client to its group, creating the group if needed, and
 // starts its replay when it passed a cursor.
 func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req Request, sink Sink) (*member, error) {
@@ -54,7 +48,7 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 		return nil, domain.Errorf(domain.CodeInvalid, "a subscription selects exactly one field")
 	}
 	root := fields[0]
-	eventType, ok := rootFieldTypes[root.Name]
+	kind, ok := events.ForField(root.Name)
 	if !ok {
 		return nil, domain.Errorf(domain.CodeInvalid, "unknown subscription %q", root.Name)
 	}
@@ -73,7 +67,7 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 	h.mu.Lock()
 	g, ok := h.groups[key]
 	if !ok {
-		g = h.startGroup(key, eventType, rc, viewer)
+		g = h.startGroup(key, kind, rc, viewer)
 		h.groups[key] = g
 	}
 	m := &member{sink: sink, group: g, pending: after != nil}
@@ -84,7 +78,7 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 	h.mu.Unlock()
 
 	if after != nil {
-		go h.replay(ctx, m, req, eventType, *after, joinedAt)
+		go h.replay(ctx, m, req, kind, *after, joinedAt)
 	}
 	return m, nil
 }
@@ -107,10 +101,10 @@ func operationKey(req Request, root graphql.CollectedField) string {
 
 // startGroup starts a group's execution as viewer, detached from any one
 // subscriber's connection.
-func (h *Hub) startGroup(key groupKey, t events.Type, rc *graphql.OperationContext, viewer *domain.Viewer) *group {
+func (h *Hub) startGroup(key groupKey, kind *events.Kind, rc *graphql.OperationContext, viewer *domain.Viewer) *group {
 	ctx, cancel := context.WithCancel(domain.WithViewer(context.Background(), viewer))
-	g := &group{key: key, eventType: t, cancel: cancel, members: map[*member]struct{}{}, ready: make(chan struct{}, 1)}
-	p := h.newPipeline(ctx, rc)
+	g := &group{key: key, kind: kind, cancel: cancel, members: map[*member]struct{}{}, ready: make(chan struct{}, 1)}
+	p := h.newPipeline(ctx, rc, kind)
 	go g.run(ctx, p)
 	return g
 }
@@ -181,15 +175,15 @@ var tooFarBehind = []byte(`[{"message":"too far behind while replaying: resubscr
 
 // replay sends a member the events after its cursor up to joinedAt through
 // a private execution, then flushes what its group buffered meanwhile.
-func (h *Hub) replay(ctx context.Context, m *member, req Request, t events.Type, after, joinedAt int64) {
+func (h *Hub) replay(ctx context.Context, m *member, req Request, kind *events.Kind, after, joinedAt int64) {
 	rc, errResponse := h.prepare(ctx, req)
 	if errResponse != nil {
 		m.sink.Error(errorsJSON(errResponse))
 		return
 	}
-	p := h.newPipeline(ctx, rc)
+	p := h.newPipeline(ctx, rc, kind)
 	for after < joinedAt {
-		evs, err := events.After(ctx, h.db, after, []events.Type{t}, 200)
+		evs, err := events.After(ctx, h.db, after, []events.Type{kind.Type}, 200)
 		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Warn("replaying events", "error", err)

@@ -100,7 +100,7 @@ func (h *Hub) Dispatch(evs []events.Event) {
 	for _, ev := range evs {
 		h.lastDispatched = ev.ID
 		for _, g := range h.groups {
-			if g.eventType == ev.Type {
+			if g.kind.Type == ev.Type {
 				g.enqueue(ev)
 			}
 		}

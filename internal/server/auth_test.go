@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/domain"
 )
 
@@ -105,7 +106,7 @@ func TestAuthentication(t *testing.T) {
 
 		t.Run("expired tokens are refused", func(t *testing.T) {
 			token := a.MustToken(vendorID, domain.RoleViewer)
-			if _, err := db.NewUpdate().TableExpr("api_tokens").Set("expires_at = ?", domain.Now().Add(-time.Minute)).
+			if _, err := db.NewUpdate().TableExpr("api_tokens").Set("expires_at = ?", clock.System{}.Now().Add(-time.Minute)).
 				Where("id = (SELECT max(id) FROM api_tokens)").Exec(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -29,6 +29,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/auth"
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/graphiql"
@@ -68,6 +69,10 @@ type Config struct {
 	// NoIntrospection turns off introspection and "did you mean" field
 	// suggestions, for production deployments that publish no schema.
 	NoIntrospection bool
+	// Clock is where every rule reads the time (nil: the system clock). A
+	// *clock.Adjustable here is the test clock the platform administrator
+	// may move with advanceTestClock.
+	Clock clock.Clock
 	// TracerProvider, when set, turns tracing on: a span per HTTP request,
 	// per GraphQL operation and per SQL statement (see tracing.go). Nil
 	// installs no instrumentation at all.
@@ -109,6 +114,9 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
 	resolver := &graph.Resolver{
 		Auth:    auth.New(db, cfg.AdminToken),
 		Channel: channel.New(db),
@@ -116,6 +124,8 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		Orders:  orders.New(db),
 		Tenancy: tenants.New(db),
 	}
+	resolver.Auth.Now, resolver.Channel.Now, resolver.Catalog.Now = cfg.Clock.Now, cfg.Clock.Now, cfg.Clock.Now
+	resolver.Orders.Now, resolver.Tenancy.Now = cfg.Clock.Now, cfg.Clock.Now
 	cfg.Limits = cfg.Limits.withDefaults()
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: resolver, Complexity: graph.Complexity()})
 	gql := handler.New(schema)

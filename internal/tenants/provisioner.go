@@ -48,7 +48,7 @@ func (p *Provisioner) advanceDue(ctx context.Context) error {
 	var due []*domain.Tenant
 	err := p.svc.db.NewSelect().Model(&due).
 		Where("tn.status IN (?, ?, ?)", domain.TenantRequested, domain.TenantProvisioning, domain.TenantVerifying).
-		Where("tn.updated_at <= ?", domain.Now().Add(-p.Step)).
+		Where("tn.updated_at <= ?", p.svc.Now().Add(-p.Step)).
 		Order("tn.updated_at").Limit(100).Scan(ctx)
 	if err != nil {
 		return err

@@ -10,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
+	"github.com/channelgraph/channelgraph/internal/policy"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
@@ -23,10 +26,14 @@ import (
 type Status = domain.TenantStatus
 
 // Service manages tenants.
-type Service struct{ db *bun.DB }
+type Service struct {
+	db *bun.DB
+	// Now is the clock that stamps tenants and paces the provisioner.
+	Now func() time.Time
+}
 
-// New returns a Service on db.
-func New(db *bun.DB) *Service { return &Service{db: db} }
+// New returns a Service on db, on the system clock.
+func New(db *bun.DB) *Service { return &Service{db: db, Now: clock.System{}.Now} }
 
 // Tenant returns a tenant the viewer may see.
 func (s *Service) Tenant(ctx context.Context, id int64) (*domain.Tenant, error) {
@@ -35,13 +42,13 @@ func (s *Service) Tenant(ctx context.Context, id int64) (*domain.Tenant, error) 
 		return nil, err
 	}
 	var t domain.Tenant
-	q := s.db.NewSelect().Model(&t).Where("tn.id = ?", id)
+	q := database.Conn(ctx, s.db).NewSelect().Model(&t).Where("tn.id = ?", id)
 	err = visibility.RestrictOrganizations(q, viewer, "tn.customer_id").Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.NotFound("tenant")
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tenants: reading tenant: %w", err)
 	}
 	return &t, nil
 }
@@ -56,9 +63,9 @@ func (s *Service) OfCustomers(ctx context.Context, customerIDs []int64) (map[int
 		return out, nil
 	}
 	var ts []*domain.Tenant
-	if err := s.db.NewSelect().Model(&ts).Where("tn.customer_id IN (?)", bun.In(customerIDs)).
+	if err := database.Conn(ctx, s.db).NewSelect().Model(&ts).Where("tn.customer_id IN (?)", bun.In(customerIDs)).
 		Order("tn.customer_id", "tn.id").Scan(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tenants: reading tenants: %w", err)
 	}
 	for _, t := range ts {
 		out[t.CustomerID] = append(out[t.CustomerID], t)
@@ -99,15 +106,15 @@ func (s *Service) Create(ctx context.Context, customerID int64, rawDomain string
 		return nil, err
 	}
 	var customer domain.Organization
-	q := s.db.NewSelect().Model(&customer).Where("o.id = ?", customerID)
+	q := database.Conn(ctx, s.db).NewSelect().Model(&customer).Where("o.id = ?", customerID)
 	if err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, domain.FieldErrorf(domain.CodeNotFound, "customerId", "organization not found")
 		}
-		return nil, err
+		return nil, fmt.Errorf("tenants: reading customer: %w", err)
 	}
-	if !viewer.May(domain.ManagerRoles...) {
-		return nil, domain.Errorf(domain.CodeForbidden, "creating tenants needs the OWNER or ADMIN_AGENT role")
+	if err := policy.MayCreateTenant(viewer); err != nil {
+		return nil, err
 	}
 	if customer.Kind != domain.KindCustomer {
 		return nil, domain.FieldErrorf(domain.CodeInvalid, "customerId", "only a CUSTOMER has tenants")
@@ -116,22 +123,22 @@ func (s *Service) Create(ctx context.Context, customerID int64, rawDomain string
 	if err != nil {
 		return nil, err
 	}
-	now := domain.Now()
+	now := s.Now()
 	t := &domain.Tenant{CustomerID: customerID, Domain: d, Status: domain.TenantRequested, CreatedAt: now, UpdatedAt: now}
 	if !viewer.IsPlatformAdmin {
 		t.RequestedByOrganizationID = &viewer.OrganizationID
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewInsert().Model(t).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
-		return events.Append(ctx, tx, events.TenantProvisioningUpdated, t.ID)
+		return ProvisioningUpdated.Append(ctx, tx, t.ID, now)
 	})
 	if database.IsUniqueViolation(err) {
 		return nil, domain.FieldErrorf(domain.CodeConflict, "domain", "the domain %q is already taken", d)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tenants: storing tenant: %w", err)
 	}
 	return t, nil
 }
@@ -148,14 +155,8 @@ func (s *Service) Report(ctx context.Context, id int64, next Status, failureReas
 	if err != nil {
 		return nil, err
 	}
-	if !viewer.IsPlatformAdmin {
-		var kind domain.OrganizationKind
-		if err := s.db.NewSelect().TableExpr("organizations").Column("kind").Where("id = ?", viewer.OrganizationID).Scan(ctx, &kind); err != nil {
-			return nil, err
-		}
-		if kind != domain.KindVendor || !viewer.May(domain.ManagerRoles...) {
-			return nil, domain.Errorf(domain.CodeForbidden, "provisioning is reported by a vendor's OWNER or ADMIN_AGENT")
-		}
+	if err := policy.MayReportTenantProvisioning(viewer); err != nil {
+		return nil, err
 	}
 	return s.advance(ctx, t.ID, t.Status, next, failureReason)
 }
@@ -173,25 +174,26 @@ func (s *Service) advance(ctx context.Context, id int64, from, next Status, fail
 		return nil, domain.FieldErrorf(domain.CodeInvalid, "failureReason", "failureReason is only for FAILED")
 	}
 	var t domain.Tenant
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	now := s.Now()
+	err := database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		res, err := tx.NewUpdate().Model((*domain.Tenant)(nil)).
-			Set("status = ?", next).Set("failure_reason = ?", failureReason).Set("updated_at = ?", domain.Now()).
+			Set("status = ?", next).Set("failure_reason = ?", failureReason).Set("updated_at = ?", now).
 			Where("id = ? AND status = ?", id, from).Exec(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("tenants: storing status: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return domain.FieldErrorf(domain.CodeConflict, "status", "the tenant changed meanwhile; read it again")
 		}
 		if err := tx.NewSelect().Model(&t).Where("tn.id = ?", id).Scan(ctx); err != nil {
-			return err
+			return fmt.Errorf("tenants: reading tenant: %w", err)
 		}
 		if next == domain.TenantActive || next == domain.TenantFailed {
-			if err := notifyCompletion(ctx, tx, &t); err != nil {
+			if err := notifyCompletion(ctx, tx, &t, now); err != nil {
 				return err
 			}
 		}
-		return events.Append(ctx, tx, events.TenantProvisioningUpdated, id)
+		return ProvisioningUpdated.Append(ctx, tx, id, now)
 	})
 	if err != nil {
 		return nil, err
@@ -201,7 +203,7 @@ func (s *Service) advance(ctx context.Context, id int64, from, next Status, fail
 
 // notifyCompletion records a notification for the customer and for the
 // partner that requested the tenant (SPEC §5).
-func notifyCompletion(ctx context.Context, tx bun.IDB, t *domain.Tenant) error {
+func notifyCompletion(ctx context.Context, tx bun.IDB, t *domain.Tenant, now time.Time) error {
 	msg := fmt.Sprintf("Tenant %s is ready.", t.Domain)
 	if t.Status == domain.TenantFailed {
 		msg = fmt.Sprintf("Tenant %s could not be provisioned: %s", t.Domain, t.FailureReason)
@@ -212,9 +214,9 @@ func notifyCompletion(ctx context.Context, tx bun.IDB, t *domain.Tenant) error {
 	}
 	for _, org := range orgs {
 		n := &domain.Notification{OrganizationID: org, Kind: "TENANT_" + string(t.Status), Message: msg,
-			TenantID: &t.ID, CreatedAt: domain.Now()}
+			TenantID: &t.ID, CreatedAt: now}
 		if _, err := tx.NewInsert().Model(n).Returning("id").Exec(ctx); err != nil {
-			return err
+			return fmt.Errorf("tenants: storing notification: %w", err)
 		}
 	}
 	return nil
@@ -227,9 +229,12 @@ func (s *Service) Notifications(ctx context.Context, limit int) ([]*domain.Notif
 		return nil, err
 	}
 	var ns []*domain.Notification
-	err = s.db.NewSelect().Model(&ns).Where("n.organization_id = ?", viewer.OrganizationID).
+	err = database.Conn(ctx, s.db).NewSelect().Model(&ns).Where("n.organization_id = ?", viewer.OrganizationID).
 		Order("n.id DESC").Limit(int64(limit)).Scan(ctx)
-	return ns, err
+	if err != nil {
+		return nil, fmt.Errorf("tenants: reading notifications: %w", err)
+	}
+	return ns, nil
 }
 
 // stepAfter says which status the built-in provisioner moves a tenant to
@@ -246,13 +251,30 @@ func stepAfter(s Status) (Status, bool) {
 	return "", false
 }
 
-// ForEvent returns the tenant of an event as the event committed it, if the
-// viewer may see it now.
-func (s *Service) ForEvent(ctx context.Context, ev events.Event) (*domain.Tenant, error) {
-	if _, err := s.Tenant(ctx, ev.ObjectID); err != nil {
-		return nil, err
-	}
-	var then domain.Tenant
-	err := ev.Decode(&then)
-	return &then, err
-}
+// ProvisioningUpdated announces every step of a tenant's provisioning
+// (SPEC §5, §7.3). Its audience is whoever may see the tenant's customer as
+// the step commits; delivery also needs the viewer to see the tenant then.
+var ProvisioningUpdated = events.Register(events.Registration[domain.Tenant]{
+	Type:  "TENANT_PROVISIONING_UPDATED",
+	Field: "tenantProvisioningUpdated",
+	Audience: func(ctx context.Context, tx bun.IDB, eventID int64, t *domain.Tenant) error {
+		return visibility.OrganizationAudience(ctx, tx, eventID, t.CustomerID)
+	},
+	Payload: func(ctx context.Context, db bun.IDB, ev events.Event) (*domain.Tenant, error) {
+		viewer, err := domain.ViewerFrom(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q := db.NewSelect().TableExpr("tenants AS tn").Where("tn.id = ?", ev.ObjectID)
+		q = visibility.RestrictToAudience(visibility.RestrictOrganizations(q, viewer, "tn.customer_id"), viewer, ev.ID)
+		ok, err := q.Exists(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("tenants: reading an event's tenant: %w", err)
+		}
+		if !ok {
+			return nil, domain.NotFound("tenant")
+		}
+		var then domain.Tenant
+		return &then, ev.Decode(&then)
+	},
+})

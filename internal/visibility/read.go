@@ -82,16 +82,6 @@ func RestrictEdges(q *bun.SelectQuery, viewer *domain.Viewer) *bun.SelectQuery {
 	return RestrictOrganizations(q, viewer, "e.downstream_id")
 }
 
-// RecordAudience notes, in the transaction that appends a purchase-order
-// event, every organization that may see the order as it commits (SPEC
-// §7.3: an event goes only to viewers who may see its object then).
-func RecordAudience(ctx context.Context, tx bun.IDB, eventID, purchaseOrderID int64) error {
-	_, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id)
-		SELECT ?, viewer_organization_id FROM purchase_order_visibility WHERE purchase_order_id = ?`,
-		eventID, purchaseOrderID).Exec(ctx)
-	return err
-}
-
 // RestrictToAudience keeps q's rows only if the viewer was in the audience
 // of the event when it committed (the platform administrator always is).
 func RestrictToAudience(q *bun.SelectQuery, viewer *domain.Viewer, eventID int64) *bun.SelectQuery {
@@ -100,4 +90,16 @@ func RestrictToAudience(q *bun.SelectQuery, viewer *domain.Viewer, eventID int64
 	}
 	return q.Where("EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = ? AND a.organization_id = ?)",
 		eventID, viewer.OrganizationID)
+}
+
+// RestrictNameable keeps the rows of q naming an organization the viewer may
+// name in a mutation: one it may see (SPEC §1.5), or any vendor — a vendor
+// publishes the public catalog (SPEC §4.1), so a reseller buying through a
+// distributor names a vendor it is not joined to. idColumn and kindColumn
+// are the organization's id and kind.
+func RestrictNameable(q *bun.SelectQuery, viewer *domain.Viewer, idColumn, kindColumn string) *bun.SelectQuery {
+	if viewer.IsPlatformAdmin {
+		return q
+	}
+	return q.Where("(? IN (?) OR ? = 'VENDOR')", bun.Safe(idColumn), organizationIDs(viewer), bun.Safe(kindColumn))
 }
