@@ -1,6 +1,6 @@
 // Package catalog manages vendors' products (SPEC §4.1), at the minimum a
 // purchase order's lines need. Products are the public catalog: anyone may
-// read them.
+// read them, but their list prices only as package pricing allows.
 package catalog
 
 import (
@@ -19,6 +19,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/policy"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
@@ -128,11 +129,19 @@ func (s *Service) Product(ctx context.Context, id int64) (*domain.Product, error
 	return nil, domain.NotFound("product")
 }
 
-// ProductsByID loads products by id.
+// ProductsByID loads products by id, as the viewer in ctx (or an anonymous
+// caller) sees them: the list price only where pricing.ListPriceVisible
+// lets the viewer see it.
 func (s *Service) ProductsByID(ctx context.Context, ids []int64) (map[int64]*domain.Product, error) {
+	viewer, _ := domain.ViewerFrom(ctx) // the public catalog answers anonymous callers too
 	var ps []domain.Product
 	if len(ids) > 0 {
-		if err := database.Conn(ctx, s.db).NewSelect().Model(&ps).Where("p.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		shown := pricing.ListPriceVisible(viewer, "p.vendor_id")
+		if err := database.Conn(ctx, s.db).NewSelect().Model(&ps).
+			Column("p.id", "p.vendor_id", "p.sku", "p.name", "p.type", "p.created_at").
+			ColumnExpr("CASE WHEN ? THEN p.list_price_amount END AS list_price_amount", shown).
+			ColumnExpr("CASE WHEN ? THEN p.list_price_currency END AS list_price_currency", shown).
+			Where("p.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("catalog: reading products: %w", err)
 		}
 	}

@@ -130,7 +130,7 @@ func TestConventions(t *testing.T) {
 			}
 		}
 		a.must(adminToken, `mutation { createProduct(input: {vendorId: "`+f.vendor+`", sku: "P-2", name: "p", type: SAAS, listPrice: {amount: "40", currency: "EUR"}}) { product { id } } }`, nil, nil)
-		a.must("", `{ product(id: "`+gidOf("Product", 2)+`") { listPrice { amount currency } } }`, nil, &product)
+		a.must(adminToken, `{ product(id: "`+gidOf("Product", 2)+`") { listPrice { amount currency } } }`, nil, &product)
 		if lp := product.Product.ListPrice; lp == nil || lp.Amount != "40.00" || lp.Currency != "EUR" {
 			t.Fatalf("list price: %+v", lp)
 		}
