@@ -11,6 +11,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/orders"
 	"github.com/channelgraph/channelgraph/internal/tenants"
+	"github.com/channelgraph/channelgraph/internal/testclock"
 )
 
 // Resolver holds the services resolvers call.
@@ -20,4 +21,7 @@ type Resolver struct {
 	Catalog *catalog.Service
 	Orders  *orders.Service
 	Tenancy *tenants.Service // not "Tenants": Organization.tenants is a resolver method
+	// TestClock moves the deployment's clock (SPEC §8.5); it refuses every
+	// move unless the server was started with the test clock on.
+	TestClock *testclock.Service
 }

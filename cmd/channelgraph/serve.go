@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/demo"
 	"github.com/channelgraph/channelgraph/internal/server"
@@ -154,6 +155,16 @@ func configureFromEnv(cfg *server.Config) error {
 	step, err := time.ParseDuration(env("CHANNELGRAPH_PROVISION_STEP", "2s"))
 	if err != nil || step <= 0 {
 		return fmt.Errorf("CHANNELGRAPH_PROVISION_STEP must be a positive duration such as 2s")
+	}
+	switch v := env("CHANNELGRAPH_TEST_CLOCK", "0"); v {
+	case "0":
+	case "1":
+		// Never in production: the platform administrator may then move
+		// every rule's time forward with advanceTestClock (SPEC §8.5).
+		cfg.Clock = &clock.Adjustable{}
+		cfg.Logger.Warn("CHANNELGRAPH_TEST_CLOCK=1: the platform administrator may move this server's clock forward; never use it in production")
+	default:
+		return fmt.Errorf("CHANNELGRAPH_TEST_CLOCK must be 1 (on, for tests) or 0 (off), not %q", v)
 	}
 	switch p := env("CHANNELGRAPH_PROVISIONER", "builtin"); p {
 	case "builtin":

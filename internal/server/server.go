@@ -37,6 +37,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/orders"
 	"github.com/channelgraph/channelgraph/internal/push"
 	"github.com/channelgraph/channelgraph/internal/tenants"
+	"github.com/channelgraph/channelgraph/internal/testclock"
 	"github.com/channelgraph/channelgraph/internal/wstransport"
 )
 
@@ -126,6 +127,8 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	}
 	resolver.Auth.Now, resolver.Channel.Now, resolver.Catalog.Now = cfg.Clock.Now, cfg.Clock.Now, cfg.Clock.Now
 	resolver.Orders.Now, resolver.Tenancy.Now = cfg.Clock.Now, cfg.Clock.Now
+	adjustable, _ := cfg.Clock.(*clock.Adjustable)
+	resolver.TestClock = testclock.New(adjustable)
 	cfg.Limits = cfg.Limits.withDefaults()
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: resolver, Complexity: graph.Complexity()})
 	gql := handler.New(schema)
