@@ -44,7 +44,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	}
 	tp, exporter, err := tracing.New(ctx, stdout, version)
 	if err != nil {
-		return err
+		return fmt.Errorf("tracing: %w", err)
 	}
 	if tp != nil {
 		// Runs last: flushes the last spans once the server has finished.
@@ -54,7 +54,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	}
 	db, err := openMigrated(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
 	if os.Getenv("CHANNELGRAPH_DEMO") == "1" {
@@ -75,14 +75,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	}
 	app, err := server.New(ctx, db, cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("starting the server: %w", err)
 	}
 	app.Start()
 	defer app.Close()
 	addr := env("CHANNELGRAPH_ADDR", "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("CHANNELGRAPH_ADDR: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           app.Handler(),
@@ -96,7 +96,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: closing websockets with a resume hint, finishing in-flight requests")
@@ -106,7 +106,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 		logger.Warn("websockets did not all close in time", "error", err)
 	}
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
 }

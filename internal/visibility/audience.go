@@ -2,6 +2,7 @@ package visibility
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
@@ -18,7 +19,10 @@ func PurchaseOrderAudience(ctx context.Context, tx bun.IDB, eventID, purchaseOrd
 	_, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id)
 		SELECT ?, viewer_organization_id FROM purchase_order_visibility WHERE purchase_order_id = ?`,
 		eventID, purchaseOrderID).Exec(ctx)
-	return err
+	if err != nil {
+		return fmt.Errorf("visibility: audience of purchase order %d: %w", purchaseOrderID, err)
+	}
+	return nil
 }
 
 // OrganizationAudience records every organization that may see the
@@ -27,7 +31,10 @@ func PurchaseOrderAudience(ctx context.Context, tx bun.IDB, eventID, purchaseOrd
 func OrganizationAudience(ctx context.Context, tx bun.IDB, eventID, org int64) error {
 	_, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id) SELECT ?, s.id FROM (?) AS s`,
 		eventID, viewersOf(org)).Exec(ctx)
-	return err
+	if err != nil {
+		return fmt.Errorf("visibility: audience of organization %d: %w", org, err)
+	}
+	return nil
 }
 
 // EdgeAudience records every organization that may see the channel edge
@@ -36,7 +43,10 @@ func EdgeAudience(ctx context.Context, tx bun.IDB, eventID, upstream, downstream
 	_, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id)
 		SELECT ?, s.id FROM (?) AS s WHERE s.id IN (?)`,
 		eventID, viewersOf(upstream), viewersOf(downstream)).Exec(ctx)
-	return err
+	if err != nil {
+		return fmt.Errorf("visibility: audience of the edge %d→%d: %w", upstream, downstream, err)
+	}
+	return nil
 }
 
 // viewersSQL is SPEC §1.5 read backwards, for a target organization (every

@@ -2,6 +2,7 @@ package visibility
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
@@ -33,8 +34,11 @@ func CountPurchaseOrders(ctx context.Context, db bun.IDB, viewer *domain.Viewer)
 	var n []int64
 	err := db.NewSelect().TableExpr("purchase_order_visibility_counts").Column("purchase_orders").
 		Where("viewer_organization_id = ?", viewer.OrganizationID).Scan(ctx, &n)
-	if err != nil || len(n) == 0 {
-		return 0, err
+	if err != nil {
+		return 0, fmt.Errorf("visibility: reading the count: %w", err)
+	}
+	if len(n) == 0 {
+		return 0, nil
 	}
 	return int(n[0]), nil
 }

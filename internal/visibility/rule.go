@@ -3,6 +3,7 @@ package visibility
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/uptrace/bun"
@@ -86,6 +87,13 @@ func Everything() Scope { return Scope{bun.SafeQuery("1 = 1")} }
 // chain's edges (FOR SHARE) before it derives its own rows, so a grant
 // change and a new order never both miss each other.
 func Refresh(ctx context.Context, tx bun.IDB, s Scope) error {
+	if err := refresh(ctx, tx, s); err != nil {
+		return fmt.Errorf("visibility: refreshing the purchase-order index: %w", err)
+	}
+	return nil
+}
+
+func refresh(ctx context.Context, tx bun.IDB, s Scope) error {
 	if database.IsPostgres(tx) {
 		var ids []int64
 		q := tx.NewSelect().TableExpr("purchase_orders AS p").Column("p.id").Where("?", s.cond).Order("p.id")
