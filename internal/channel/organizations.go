@@ -74,7 +74,7 @@ func (s *Service) CreateOrganization(ctx context.Context, in CreateOrganizationI
 	if err != nil {
 		return nil, err
 	}
-	if err := policy.SectionRoles12(viewer, "creating organizations", policy.Managers); err != nil {
+	if err := policy.MayWithRole(viewer, "creating organizations", policy.Managers); err != nil {
 		return nil, err
 	}
 	if err := in.validate(); err != nil {

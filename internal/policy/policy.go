@@ -65,9 +65,9 @@ func actsFor(v *domain.Viewer, org int64, roles []domain.Role) bool {
 	return v.IsPlatformAdmin || (v.OrganizationID == org && hasRole(v, roles))
 }
 
-// SectionRoles12 checks the viewer's role is one of roles (SPEC §1.2), for
-// an action whose description completes "… needs the X role".
-func SectionRoles12(v *domain.Viewer, action string, roles []domain.Role) error {
+// MayWithRole (SPEC §1.2) checks the viewer's role is one of roles, for an
+// action whose description completes "… needs the X role".
+func MayWithRole(v *domain.Viewer, action string, roles []domain.Role) error {
 	if hasRole(v, roles) {
 		return nil
 	}
@@ -78,7 +78,7 @@ func SectionRoles12(v *domain.Viewer, action string, roles []domain.Role) error 
 // any organization; a partner's OWNER or ADMIN_AGENT creates one of a kind it
 // may be upstream of, which joins its channel at once.
 func MayCreateOrganization(v *domain.Viewer, kind domain.OrganizationKind) error {
-	if err := SectionRoles12(v, "creating organizations", Managers); err != nil {
+	if err := MayWithRole(v, "creating organizations", Managers); err != nil {
 		return err
 	}
 	if v.IsPlatformAdmin || domain.AllowedEdge(v.Kind, kind) {
@@ -144,7 +144,7 @@ type Parties struct {
 // distributor or reseller (OWNER, ADMIN_AGENT or SALES_AGENT) or by a
 // platform administrator — never by its customer, who buys through quotes.
 func MayRecordPurchaseOrder(v *domain.Viewer, p Parties) error {
-	if err := SectionRoles12(v, "recording orders", Buyers); err != nil {
+	if err := MayWithRole(v, "recording orders", Buyers); err != nil {
 		return err
 	}
 	if v.IsPlatformAdmin {
@@ -162,7 +162,7 @@ func MayRecordPurchaseOrder(v *domain.Viewer, p Parties) error {
 // MayChangePurchaseOrderStatus (SPEC §1.2, §3.1): changing an order's
 // status at all needs a role that records orders.
 func MayChangePurchaseOrderStatus(v *domain.Viewer) error {
-	return SectionRoles12(v, "changing an order's status", Buyers)
+	return MayWithRole(v, "changing an order's status", Buyers)
 }
 
 // Transition is one status change of SPEC §3.1's lifecycle and who may make
@@ -262,7 +262,7 @@ func MayCreateProduct(v *domain.Viewer, vendorID int64) error {
 // MayCreateTenant (SPEC §5.1): an OWNER or ADMIN_AGENT of the customer or of
 // a partner that may see it, or a platform administrator.
 func MayCreateTenant(v *domain.Viewer) error {
-	return SectionRoles12(v, "creating tenants", Managers)
+	return MayWithRole(v, "creating tenants", Managers)
 }
 
 // MayReportTenantProvisioning (SPEC §5.1): an external fulfilment system
