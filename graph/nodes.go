@@ -9,15 +9,24 @@ import (
 	"github.com/channelgraph/channelgraph/internal/relay"
 )
 
+// organization loads an organization the viewer may see (SPEC §1.5), and
+// NOT_FOUND for any other: the default for a field that names one.
 func organization(ctx context.Context, id int64) (*domain.Organization, error) {
 	return loaders.For(ctx).Organization.Load(ctx, id)()
 }
 
-func optionalOrganization(ctx context.Context, id *int64) (*domain.Organization, error) {
+// trustedOrganization loads an organization WITHOUT the visibility check,
+// for a field whose object already vouches that the viewer may see it.
+// Every call says why, next to it.
+func trustedOrganization(ctx context.Context, id int64) (*domain.Organization, error) {
+	return loaders.For(ctx).TrustedOrganization.Load(ctx, id)()
+}
+
+func optionalTrustedOrganization(ctx context.Context, id *int64) (*domain.Organization, error) {
 	if id == nil {
 		return nil, nil
 	}
-	return organization(ctx, *id)
+	return trustedOrganization(ctx, *id)
 }
 
 // nodes looks up global IDs, of any types, as the viewer may see them: one

@@ -37,17 +37,20 @@ func (r *channelEdgeResolver) ID(ctx context.Context, obj *domain.ChannelEdge) (
 
 // Upstream is the resolver for the upstream field.
 func (r *channelEdgeResolver) Upstream(ctx context.Context, obj *domain.ChannelEdge) (*domain.Organization, error) {
-	return organization(ctx, obj.UpstreamID)
+	// Trusted: an edge is visible only when both its ends are.
+	return trustedOrganization(ctx, obj.UpstreamID)
 }
 
 // Downstream is the resolver for the downstream field.
 func (r *channelEdgeResolver) Downstream(ctx context.Context, obj *domain.ChannelEdge) (*domain.Organization, error) {
-	return organization(ctx, obj.DownstreamID)
+	// Trusted: an edge is visible only when both its ends are.
+	return trustedOrganization(ctx, obj.DownstreamID)
 }
 
 // RemovedBy is the resolver for the removedBy field.
 func (r *channelEdgeResolver) RemovedBy(ctx context.Context, obj *domain.ChannelEdge) (*domain.Organization, error) {
-	return optionalOrganization(ctx, obj.RemovedByOrganizationID)
+	// Trusted: the remover is one of the edge's ends, visible with the edge.
+	return optionalTrustedOrganization(ctx, obj.RemovedByOrganizationID)
 }
 
 // RemovalReason is the resolver for the removalReason field.
@@ -262,7 +265,9 @@ func (r *productResolver) ID(ctx context.Context, obj *domain.Product) (string, 
 
 // Vendor is the resolver for the vendor field.
 func (r *productResolver) Vendor(ctx context.Context, obj *domain.Product) (*domain.Organization, error) {
-	return organization(ctx, obj.VendorID)
+	// Trusted: the catalog is public, and a vendor is public as the
+	// publisher of its products (even to a request without a token).
+	return trustedOrganization(ctx, obj.VendorID)
 }
 
 // ID is the resolver for the id field.
@@ -272,24 +277,27 @@ func (r *purchaseOrderResolver) ID(ctx context.Context, obj *domain.PurchaseOrde
 
 // Vendor is the resolver for the vendor field.
 func (r *purchaseOrderResolver) Vendor(ctx context.Context, obj *domain.PurchaseOrder) (*domain.Organization, error) {
-	return organization(ctx, obj.VendorID)
+	// Trusted: the parties of an order the viewer may see are visible (SPEC §1.5).
+	return trustedOrganization(ctx, obj.VendorID)
 }
 
 // Customer is the resolver for the customer field.
 func (r *purchaseOrderResolver) Customer(ctx context.Context, obj *domain.PurchaseOrder) (*domain.Organization, error) {
-	return organization(ctx, obj.CustomerID)
+	// Trusted: the parties of an order the viewer may see are visible (SPEC §1.5).
+	return trustedOrganization(ctx, obj.CustomerID)
 }
 
 // Reseller is the resolver for the reseller field.
 func (r *purchaseOrderResolver) Reseller(ctx context.Context, obj *domain.PurchaseOrder) (*domain.Organization, error) {
-	return optionalOrganization(ctx, obj.ResellerID)
+	// Trusted: the parties of an order the viewer may see are visible (SPEC §1.5).
+	return optionalTrustedOrganization(ctx, obj.ResellerID)
 }
 
-// Distributor is the resolver for the distributor field. The order was read
-// through the viewer's visibility row, so DistributorID is already nil for
-// its customer (SPEC §3.3).
+// Distributor is the resolver for the distributor field.
 func (r *purchaseOrderResolver) Distributor(ctx context.Context, obj *domain.PurchaseOrder) (*domain.Organization, error) {
-	return optionalOrganization(ctx, obj.DistributorID)
+	// Trusted: the order was read through the viewer's visibility row, whose
+	// distributor is already null for the order's customer (SPEC §3.3).
+	return optionalTrustedOrganization(ctx, obj.DistributorID)
 }
 
 // Lines is the resolver for the lines field.
@@ -470,7 +478,8 @@ func (r *tenantResolver) ID(ctx context.Context, obj *domain.Tenant) (string, er
 
 // Customer is the resolver for the customer field.
 func (r *tenantResolver) Customer(ctx context.Context, obj *domain.Tenant) (*domain.Organization, error) {
-	return organization(ctx, obj.CustomerID)
+	// Trusted: a tenant is visible only with its customer (internal/tenants).
+	return trustedOrganization(ctx, obj.CustomerID)
 }
 
 // FailureReason is the resolver for the failureReason field.
@@ -483,7 +492,8 @@ func (r *viewerResolver) Organization(ctx context.Context, obj *domain.Viewer) (
 	if obj.IsPlatformAdmin {
 		return nil, nil
 	}
-	org, err := organization(ctx, obj.OrganizationID)
+	// Trusted: an organization always sees itself (SPEC §1.5).
+	org, err := trustedOrganization(ctx, obj.OrganizationID)
 	primeNodes(ctx, org)
 	return org, err
 }

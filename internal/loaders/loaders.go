@@ -21,10 +21,16 @@ import (
 
 // Loaders is one request's batch loaders.
 type Loaders struct {
-	// Organization loads by id WITHOUT a visibility check: only for the
-	// parties of objects the viewer was already allowed to see.
+	// Organization loads the organizations the viewer may see (SPEC §1.5);
+	// any other id is NOT_FOUND. The default for any field that names an
+	// organization.
 	Organization *dataloader.Loader[int64, *domain.Organization]
-	Product      *dataloader.Loader[int64, *domain.Product]
+	// TrustedOrganization loads by id WITHOUT a visibility check. Only for
+	// an organization the viewer may see because of an object it was
+	// already allowed to see (a party of a visible order, an end of a
+	// visible edge); every use says why.
+	TrustedOrganization *dataloader.Loader[int64, *domain.Organization]
+	Product             *dataloader.Loader[int64, *domain.Product]
 	// Lines loads the lines of purchase orders the viewer was allowed to see.
 	Lines *dataloader.Loader[int64, []*domain.PurchaseOrderLine]
 	// Tenants loads customers' tenants, ChannelEdges organizations' pages of
@@ -54,7 +60,9 @@ const (
 // New returns a fresh set of loaders that wait so long to batch.
 func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, wait time.Duration) *Loaders {
 	l := &Loaders{
-		Organization: dataloader.NewBatchedLoader(byID(ch.OrganizationsByID, "organization"),
+		Organization: dataloader.NewBatchedLoader(byID(ch.VisibleOrganizations, "organization"),
+			dataloader.WithWait[int64, *domain.Organization](wait)),
+		TrustedOrganization: dataloader.NewBatchedLoader(byID(ch.TrustedOrganizationsByID, "organization"),
 			dataloader.WithWait[int64, *domain.Organization](wait)),
 		Product: dataloader.NewBatchedLoader(byID(cat.ProductsByID, "product"),
 			dataloader.WithWait[int64, *domain.Product](wait)),
@@ -193,12 +201,15 @@ func (l *Loaders) PrimeOrders(ctx context.Context, ch *channel.Service, cat *cat
 		}
 	}
 	if len(orgIDs) > 0 {
-		orgs, err := ch.OrganizationsByID(ctx, keys(orgIDs))
+		// Trusted: the page was read through the viewer's visibility rows,
+		// whose distributor is already null for a customer (SPEC §3.3), and a
+		// product's vendor is public as the catalog's publisher.
+		orgs, err := ch.TrustedOrganizationsByID(ctx, keys(orgIDs))
 		if err != nil {
 			return err
 		}
 		for id, o := range orgs {
-			l.Organization.Prime(ctx, id, o)
+			l.TrustedOrganization.Prime(ctx, id, o)
 		}
 	}
 	return nil

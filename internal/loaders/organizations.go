@@ -167,13 +167,14 @@ func (l *Loaders) primeEdges(ctx context.Context, orgIDs []int64, need EdgeNeeds
 	if len(all) == 0 {
 		return
 	}
-	// Both ends of an edge the viewer may see are organizations it may see.
-	orgs, err := l.ch.OrganizationsByID(ctx, keys(all))
+	// Trusted: an edge is visible only when the viewer may see both its ends
+	// (visibility.RestrictEdges), and removedBy is one of them.
+	orgs, err := l.ch.TrustedOrganizationsByID(ctx, keys(all))
 	if err != nil {
 		return
 	}
 	for id, o := range orgs {
-		l.Organization.Prime(ctx, id, o)
+		l.TrustedOrganization.Prime(ctx, id, o)
 	}
 	for i, end := range ends {
 		if end.need != nil {
