@@ -37,7 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTPBody$$' -fuzztime $(FUZZTIME) ./internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./internal/wstransport
 
-## generate: regenerate gqlgen's code from schema.graphqls (graph/generate: gqlgen with sequential fields)
+## generate: regenerate gqlgen's code from graph/schema/*.graphqls (graph/generate: gqlgen with sequential fields)
 generate:
 	$(GO) run ./graph/generate
 
