@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/channelgraph/channelgraph/internal/testdb"
 	"github.com/uptrace/bun"
 )
 
 // TestNoNPlusOne: a page of purchase orders with every relation a list can
 // reach costs the same number of SQL statements for 5 orders as for 50.
 func TestNoNPlusOne(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		counter := &statementCounter{}
 		db.AddQueryHook(counter)
 		f := newChannelFixture(t, db)
@@ -25,7 +26,7 @@ func TestNoNPlusOne(t *testing.T) {
 			var out struct {
 				PurchaseOrders struct{ Edges []any }
 			}
-			f.a.must(f.tok[f.dist], query, map[string]any{"first": first}, &out)
+			f.a.Must(f.tok[f.dist], query, map[string]any{"first": first}, &out)
 			if len(out.PurchaseOrders.Edges) != first {
 				t.Fatalf("got %d orders, want %d", len(out.PurchaseOrders.Edges), first)
 			}
