@@ -108,15 +108,9 @@ func (r *queryResolver) PurchaseOrders(ctx context.Context, first *int, after *s
 	if err != nil {
 		return nil, err
 	}
-	need := loaders.PageNeeds{Lines: selects(ctx, "edges", "node", "lines"),
-		Products: selects(ctx, "edges", "node", "lines", "product")}
-	for _, party := range []string{"vendor", "customer", "reseller", "distributor"} {
-		need.Parties = need.Parties || selects(ctx, "edges", "node", party)
-	}
-	if err := loaders.For(ctx).PrimeOrders(ctx, r.Channel, r.Catalog, r.Orders, conn.Nodes, need); err != nil {
+	if err := prime(ctx, "PurchaseOrder", conn.Nodes, "edges", "node"); err != nil {
 		return nil, err
 	}
-	primeParties(ctx, conn.Nodes)
 	return model.NewPurchaseOrderConnection(conn), nil
 }
 

@@ -93,11 +93,7 @@ func (r *queryResolver) Organizations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]int64, len(conn.Nodes))
-	for i, o := range conn.Nodes {
-		ids[i] = o.ID
-	}
-	primeOrganizations(ctx, ids, "edges", "node")
+	_ = prime(ctx, "Organization", conn.Nodes, "edges", "node")
 	return model.NewOrganizationConnection(conn), nil
 }
 

@@ -1,18 +1,9 @@
 package graph
 
 import (
-	"context"
-
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 )
-
-// selects reports whether the operation selects the field at path below
-// the field being resolved (fragments included).
-func selects(ctx context.Context, path ...string) bool {
-	_, found := below(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections, path...)
-	return found
-}
 
 // below returns what the operation selects at path below set, and whether
 // it selects that path at all.

@@ -251,8 +251,8 @@ func TestNoNPlusOneOrganizations(t *testing.T) {
 			return n
 		}
 		small, large := cost(3), cost(30)
-		if large != small {
-			t.Fatalf("a page of 3 organizations cost %d statements, a page of 30 cost %d", small, large)
+		if large != small || small != 7 {
+			t.Fatalf("a page of 3 organizations cost %d statements, a page of 30 cost %d; want 7", small, large)
 		}
 		t.Logf("%d statements for a page of 3 or 30 organizations", small)
 
@@ -309,10 +309,11 @@ func TestNoNPlusOneOrganizations(t *testing.T) {
 			vars        func(n int) map[string]any
 			small, big  int
 			perItem     int64 // statements the list itself costs per item
+			want        int64 // statements at the small size
 		}{
 			{"purchase orders' customers and resellers", `query($n: Int) { purchaseOrders(first: $n) { edges { node {
 				customer { ` + below + ` } reseller { ` + below + ` } } } } }`,
-				func(n int) map[string]any { return map[string]any{"n": n} }, 3, 30, 0},
+				func(n int) map[string]any { return map[string]any{"n": n} }, 3, 30, 0, 16},
 			// nodes looks its ids up one query per type; what is below them is batched.
 			{"nodes", `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Organization { ` + below + ` } } }`,
 				func(n int) map[string]any {
@@ -321,11 +322,11 @@ func TestNoNPlusOneOrganizations(t *testing.T) {
 						ids = append(ids, g.ids[name])
 					}
 					return map[string]any{"ids": ids}
-				}, 3, 30, 0},
+				}, 3, 30, 0, 8},
 			{"the viewer's organization", `query($n: Int) { viewer { organization { channelEdges(direction: DOWNSTREAM, first: $n) {
 				edges { node { downstream { name tenants { domain } channelEdges(direction: DOWNSTREAM) { totalCount edges { node {
 				downstream { name tenants { domain } } } } } } } } } } } }`,
-				func(n int) map[string]any { return map[string]any{"n": n} }, 1, 4, 0},
+				func(n int) map[string]any { return map[string]any{"n": n} }, 1, 4, 0, 8},
 		} {
 			cost := func(n int) int64 {
 				before := counter.n.Load()
@@ -333,8 +334,8 @@ func TestNoNPlusOneOrganizations(t *testing.T) {
 				return counter.n.Load() - before
 			}
 			small, big := cost(tc.small), cost(tc.big)
-			if big-small != tc.perItem*int64(tc.big-tc.small) {
-				t.Errorf("%s: %d cost %d statements, %d cost %d", tc.name, tc.small, small, tc.big, big)
+			if big-small != tc.perItem*int64(tc.big-tc.small) || small != tc.want {
+				t.Errorf("%s: %d cost %d statements, %d cost %d; want %d", tc.name, tc.small, small, tc.big, big, tc.want)
 			}
 			t.Logf("%s: %d statements for %d, %d for %d", tc.name, small, tc.small, big, tc.big)
 		}
