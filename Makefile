@@ -17,12 +17,12 @@ build:
 ## randomized visibility test at 1,000 graphs per database without it (under -race it runs 150)
 test:
 	$(GO) test -race -count=1 -timeout 30m ./...
-	$(GO) test -count=1 -timeout 30m -run TestVisibilityMatchesModel ./internal/server -graphs 1000
+	$(GO) test -count=1 -timeout 30m -run TestVisibilityMatchesModel ./internal/visibility -graphs 1000
 
 ## random: the randomized visibility test at length (RANDOM_GRAPHS graphs per database)
 RANDOM_GRAPHS ?= 20000
 random:
-	$(GO) test -count=1 -timeout 120m -run TestVisibilityMatchesModel ./internal/server/ -graphs $(RANDOM_GRAPHS)
+	$(GO) test -count=1 -timeout 120m -run TestVisibilityMatchesModel ./internal/visibility -graphs $(RANDOM_GRAPHS)
 
 ## bench-push: commit-to-push latency and memory per idle subscriber, beside a raw floor
 ## (PostgreSQL, 1,000 and 10,000 subscribers; a few minutes). Numbers go in docs/performance.md.
@@ -37,7 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTPBody$$' -fuzztime $(FUZZTIME) ./internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./internal/wstransport
 
-## generate: regenerate gqlgen's code from schema.graphqls (graph/generate: gqlgen with sequential fields)
+## generate: regenerate gqlgen's code from graph/schema/*.graphqls (graph/generate: gqlgen with sequential fields)
 generate:
 	$(GO) run ./graph/generate
 

@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
@@ -306,9 +307,9 @@ type MutationResolver interface {
 	RemoveChannelEdge(ctx context.Context, input model.RemoveChannelEdgeInput) (*model.ChannelEdgePayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
-	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.CreateProductPayload, error)
 	CreatePurchaseOrder(ctx context.Context, input model.CreatePurchaseOrderInput) (*model.PurchaseOrderPayload, error)
 	UpdatePurchaseOrderStatus(ctx context.Context, input model.UpdatePurchaseOrderStatusInput) (*model.PurchaseOrderPayload, error)
+	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.CreateProductPayload, error)
 	CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.TenantPayload, error)
 	ReportTenantProvisioning(ctx context.Context, input model.ReportTenantProvisioningInput) (*model.TenantPayload, error)
 }
@@ -1470,465 +1471,26 @@ func newExecutionContext(
 	}
 }
 
+//go:embed "schema/core.graphqls" "schema/organizations.graphqls" "schema/channel.graphqls" "schema/tokens.graphqls" "schema/orders.graphqls" "schema/catalog.graphqls" "schema/tenants.graphqls" "schema/subscriptions.graphqls"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
+}
+
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# Channelgraph: a GraphQL API for channel commerce (see SPEC.md §7).
-# Every object is read as the viewer the bearer token stands for; anything the
-# viewer may not see behaves as if it did not exist.
-
-"An RFC 3339 timestamp."
-scalar Time
-
-"An exact decimal number, serialised as a string such as \"12.50\"."
-scalar Decimal
-
-"An object with a global ID (Relay)."
-interface Node {
-  id: ID!
-}
-
-type Query {
-  "Who the request acts as."
-  viewer: Viewer!
-  "Any object by its global ID; null when it does not exist or is hidden from you."
-  node(id: ID!): Node
-  "Several objects by global ID, in order; null for each that does not exist or is hidden."
-  nodes(ids: [ID!]!): [Node]!
-  organization(id: ID!): Organization
-  "The organizations you may see (SPEC §1.5), by name."
-  organizations(first: Int, after: String, filter: OrganizationFilter): OrganizationConnection!
-  purchaseOrder(id: ID!): PurchaseOrder
-  "The purchase orders you may see (SPEC §3.2), newest first."
-  purchaseOrders(first: Int, after: String, filter: PurchaseOrderFilter): PurchaseOrderConnection!
-  product(id: ID!): Product
-  tenant(id: ID!): Tenant
-  "Your organization's notifications, newest first (at most 100)."
-  notifications(first: Int): [Notification!]!
-}
-
-"""
-Live updates (SPEC §7.3), over a websocket at /graphql with the graphql-transport-ws or the legacy
-graphql-ws subprotocol; send the token in connection_init as {"Authorization": "Bearer <token>"}.
-Each event carries a cursor: pass the last one you received as ` + "`" + `after` + "`" + ` to replay what you missed, then
-continue live. An event reaches you only if you may see its object when it commits and when it is
-delivered, resolved as you (so a customer never receives a distributor).
-"""
-type Subscription {
-  purchaseOrderUpdated(after: String): PurchaseOrderEvent
-  tenantProvisioningUpdated(after: String): TenantEvent
-  channelEdgeUpdated(after: String): ChannelEdgeEvent
-}
-
-type PurchaseOrderEvent {
-  cursor: String!
-  purchaseOrder: PurchaseOrder!
-}
-
-type TenantEvent {
-  cursor: String!
-  tenant: Tenant!
-}
-
-type ChannelEdgeEvent {
-  cursor: String!
-  channelEdge: ChannelEdge!
-}
-
-enum TenantStatus {
-  REQUESTED
-  PROVISIONING
-  VERIFYING
-  ACTIVE
-  FAILED
-}
-
-type Tenant implements Node {
-  id: ID!
-  "Lower-cased; unique across the deployment."
-  domain: String!
-  status: TenantStatus!
-  customer: Organization!
-  "Why provisioning FAILED; null otherwise."
-  failureReason: String
-  createdAt: Time!
-  updatedAt: Time!
-}
-
-type Notification {
-  kind: String!
-  message: String!
-  tenant: Tenant
-  createdAt: Time!
-}
-
-type Viewer {
-  "Null for the platform administrator."
-  organization: Organization
-  "Null for the platform administrator."
-  role: Role
-  isPlatformAdmin: Boolean!
-}
-
-enum OrganizationKind {
-  VENDOR
-  DISTRIBUTOR
-  RESELLER
-  CUSTOMER
-}
-
-enum Role {
-  OWNER
-  ADMIN_AGENT
-  SALES_AGENT
-  BILLING_ADMIN
-  VIEWER
-}
-
-type Organization implements Node {
-  id: ID!
-  name: String!
-  kind: OrganizationKind!
-  "ISO 3166-1 alpha-2 country code, or null."
-  country: String
-  "Customers only."
-  industry: String
-  "Customers only: COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT."
-  segment: String
-  createdAt: Time!
-  "Customers only: their tenants."
-  tenants: [Tenant!]!
-  """
-  The organization's channel edges you may see. DOWNSTREAM lists the organizations it sells to
-  (a reseller's customers, a distributor's resellers and customers) with each edge's
-  purchaseOrderView toggle; UPSTREAM lists those it buys from. kind keeps edges whose other end is
-  of that kind. REMOVED edges are left out unless includeRemoved is true.
-  """
-  channelEdges(
-    direction: EdgeDirection!
-    kind: OrganizationKind
-    includeRemoved: Boolean = false
-    first: Int
-    after: String
-  ): ChannelEdgeConnection!
-}
-
-input OrganizationFilter {
-  kind: OrganizationKind
-  "Case-insensitive substring of the name."
-  search: String
-}
-
-type OrganizationConnection {
-  edges: [OrganizationEdge!]!
-  pageInfo: PageInfo!
-  totalCount: Int!
-}
-
-type OrganizationEdge {
-  cursor: String!
-  node: Organization!
-}
-
-enum EdgeDirection {
-  UPSTREAM
-  DOWNSTREAM
-}
-
-enum ChannelEdgeStatus {
-  INVITED
-  ACTIVE
-  REMOVED
-}
-
-type ChannelEdge implements Node {
-  id: ID!
-  upstream: Organization!
-  downstream: Organization!
-  status: ChannelEdgeStatus!
-  "The upstream organization's permission for the downstream one to see purchase orders through this edge."
-  purchaseOrderView: Boolean!
-  createdAt: Time!
-  updatedAt: Time!
-  acceptedAt: Time
-  removedAt: Time
-  "Null while the edge is not removed, or when a platform administrator removed it."
-  removedBy: Organization
-  removalReason: String
-}
-
-type ChannelEdgeConnection {
-  edges: [ChannelEdgeEdge!]!
-  pageInfo: PageInfo!
-  totalCount: Int!
-}
-
-type ChannelEdgeEdge {
-  cursor: String!
-  node: ChannelEdge!
-}
-
-type PageInfo {
-  hasNextPage: Boolean!
-  hasPreviousPage: Boolean!
-  startCursor: String
-  endCursor: String
-}
-
-type Money {
-  amount: Decimal!
-  "ISO 4217 code."
-  currency: String!
-}
-
-input MoneyInput {
-  amount: Decimal!
-  currency: String!
-}
-
-enum ProductType {
-  LICENSE
-  USAGE
-  SAAS
-  HARDWARE
-}
-
-type Product implements Node {
-  id: ID!
-  vendor: Organization!
-  sku: String!
-  name: String!
-  type: ProductType!
-  listPrice: Money
-  createdAt: Time!
-}
-
-enum PurchaseOrderKind {
-  NEW
-  CHANGE
-  CANCELLATION
-  RENEWAL
-}
-
-enum PurchaseOrderStatus {
-  DRAFT
-  PLACED
-  PROCESSING
-  COMPLETED
-  CANCELLED
-  FAILED
-}
-
-type PurchaseOrder implements Node {
-  id: ID!
-  number: String!
-  kind: PurchaseOrderKind!
-  status: PurchaseOrderStatus!
-  vendor: Organization!
-  customer: Organization!
-  "Null for a direct sale."
-  reseller: Organization
-  "Null when the order has none, and always null for the order's customer (SPEC §3.3)."
-  distributor: Organization
-  lines: [PurchaseOrderLine!]!
-  createdAt: Time!
-  updatedAt: Time!
-}
-
-type PurchaseOrderLine {
-  position: Int!
-  sku: String!
-  quantity: Int!
-  product: Product!
-}
-
-input PurchaseOrderFilter {
-  status: PurchaseOrderStatus
-  customerId: ID
-  resellerId: ID
-  "Finds nothing for a customer viewer (SPEC §3.3)."
-  distributorId: ID
-  "Case-insensitive substring of the order number."
-  search: String
-}
-
-type PurchaseOrderConnection {
-  edges: [PurchaseOrderEdge!]!
-  pageInfo: PageInfo!
-  totalCount: Int!
-}
-
-type PurchaseOrderEdge {
-  cursor: String!
-  node: PurchaseOrder!
-}
-
-type ApiToken implements Node {
-  id: ID!
-  organization: Organization!
-  role: Role!
-  name: String!
-  "The first characters of the secret, to recognise it by."
-  prefix: String!
-  createdAt: Time!
-  expiresAt: Time
-  revokedAt: Time
-}
-
-"A business-rule failure of a mutation: which input field, why, and a code."
-type UserError {
-  "The input field at fault, such as \"lines[0].sku\"; null when no one field is."
-  field: String
-  message: String!
-  code: String!
-}
-
-type Mutation {
-  createOrganization(input: CreateOrganizationInput!): CreateOrganizationPayload!
-  createChannelEdge(input: CreateChannelEdgeInput!): ChannelEdgePayload!
-  acceptChannelEdge(input: AcceptChannelEdgeInput!): ChannelEdgePayload!
-  setPurchaseOrderView(input: SetPurchaseOrderViewInput!): ChannelEdgePayload!
-  removeChannelEdge(input: RemoveChannelEdgeInput!): ChannelEdgePayload!
-  createApiToken(input: CreateApiTokenInput!): CreateApiTokenPayload!
-  revokeApiToken(input: RevokeApiTokenInput!): RevokeApiTokenPayload!
-  createProduct(input: CreateProductInput!): CreateProductPayload!
-  createPurchaseOrder(input: CreatePurchaseOrderInput!): PurchaseOrderPayload!
-  updatePurchaseOrderStatus(input: UpdatePurchaseOrderStatusInput!): PurchaseOrderPayload!
-  "Request a tenant for a customer; provisioning goes on asynchronously (watch tenantProvisioningUpdated)."
-  createTenant(input: CreateTenantInput!): TenantPayload!
-  "For an external fulfilment system (a vendor's token): report a provisioning step."
-  reportTenantProvisioning(input: ReportTenantProvisioningInput!): TenantPayload!
-}
-
-input CreateTenantInput {
-  customerId: ID!
-  "A DNS name such as contoso.example.com; case-insensitive."
-  domain: String!
-}
-
-input ReportTenantProvisioningInput {
-  tenantId: ID!
-  status: TenantStatus!
-  "Required with FAILED."
-  failureReason: String
-}
-
-type TenantPayload {
-  tenant: Tenant
-  userErrors: [UserError!]!
-}
-
-input CreateOrganizationInput {
-  name: String!
-  kind: OrganizationKind!
-  country: String
-  "Customers only."
-  industry: String
-  "Customers only: COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT."
-  segment: String
-}
-
-type CreateOrganizationPayload {
-  organization: Organization
-  userErrors: [UserError!]!
-}
-
-input CreateChannelEdgeInput {
-  upstreamId: ID!
-  downstreamId: ID!
-}
-
-input AcceptChannelEdgeInput {
-  channelEdgeId: ID!
-}
-
-input SetPurchaseOrderViewInput {
-  channelEdgeId: ID!
-  enabled: Boolean!
-}
-
-input RemoveChannelEdgeInput {
-  channelEdgeId: ID!
-  reason: String!
-  "Must be true: giving the other party legal notice is the remover's responsibility."
-  acknowledgeNotice: Boolean!
-}
-
-type ChannelEdgePayload {
-  channelEdge: ChannelEdge
-  userErrors: [UserError!]!
-}
-
-input CreateApiTokenInput {
-  organizationId: ID!
-  role: Role!
-  name: String!
-  expiresAt: Time
-}
-
-type CreateApiTokenPayload {
-  "The secret, shown only in this response."
-  token: String
-  apiToken: ApiToken
-  userErrors: [UserError!]!
-}
-
-input RevokeApiTokenInput {
-  id: ID!
-}
-
-type RevokeApiTokenPayload {
-  apiToken: ApiToken
-  userErrors: [UserError!]!
-}
-
-input CreateProductInput {
-  vendorId: ID!
-  sku: String!
-  name: String!
-  type: ProductType!
-  listPrice: MoneyInput
-}
-
-type CreateProductPayload {
-  product: Product
-  userErrors: [UserError!]!
-}
-
-input PurchaseOrderLineInput {
-  sku: String!
-  quantity: Int!
-}
-
-input CreatePurchaseOrderInput {
-  number: String!
-  "Defaults to NEW."
-  kind: PurchaseOrderKind
-  vendorId: ID!
-  customerId: ID!
-  "Omit for a direct sale."
-  resellerId: ID
-  "Only together with a reseller."
-  distributorId: ID
-  lines: [PurchaseOrderLineInput!]!
-  "Save as a DRAFT, seen only by your organization, instead of placing it."
-  draft: Boolean = false
-  "A retry with the same key returns the first result instead of recording a second order."
-  idempotencyKey: String
-}
-
-type PurchaseOrderPayload {
-  """
-  The order as you see it. Null after createPurchaseOrder when your organization may not see the
-  order it recorded (a reseller whose distributor has not granted purchase-order view).
-  """
-  purchaseOrder: PurchaseOrder
-  userErrors: [UserError!]!
-}
-
-input UpdatePurchaseOrderStatusInput {
-  id: ID!
-  status: PurchaseOrderStatus!
-}
-`, BuiltIn: false},
+	{Name: "schema/core.graphqls", Input: sourceData("schema/core.graphqls"), BuiltIn: false},
+	{Name: "schema/organizations.graphqls", Input: sourceData("schema/organizations.graphqls"), BuiltIn: false},
+	{Name: "schema/channel.graphqls", Input: sourceData("schema/channel.graphqls"), BuiltIn: false},
+	{Name: "schema/tokens.graphqls", Input: sourceData("schema/tokens.graphqls"), BuiltIn: false},
+	{Name: "schema/orders.graphqls", Input: sourceData("schema/orders.graphqls"), BuiltIn: false},
+	{Name: "schema/catalog.graphqls", Input: sourceData("schema/catalog.graphqls"), BuiltIn: false},
+	{Name: "schema/tenants.graphqls", Input: sourceData("schema/tenants.graphqls"), BuiltIn: false},
+	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4243,50 +3805,6 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createProduct(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateProduct(ctx, fc.Args["input"].(model.CreateProductInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateProductPayload) graphql.Marshaler {
-			return ec.marshalNCreateProductPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐCreateProductPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateProductPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_createPurchaseOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4369,6 +3887,50 @@ func (ec *executionContext) fieldContext_Mutation_updatePurchaseOrderStatus(ctx 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updatePurchaseOrderStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProduct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProduct(ctx, fc.Args["input"].(model.CreateProductInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateProductPayload) graphql.Marshaler {
+			return ec.marshalNCreateProductPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐCreateProductPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateProductPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9593,13 +9155,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "createProduct":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createProduct(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "createPurchaseOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createPurchaseOrder(ctx, field)
@@ -9610,6 +9165,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updatePurchaseOrderStatus":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updatePurchaseOrderStatus(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createProduct":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProduct(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

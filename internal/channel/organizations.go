@@ -137,11 +137,13 @@ func (s *Service) VisibleOrganizations(ctx context.Context, ids []int64) (map[in
 	return out, nil
 }
 
-// OrganizationsByID loads organizations by id WITHOUT a visibility check.
-// Only for the parties of an object the viewer was already allowed to see:
-// SPEC §1.5 makes the parties of a visible purchase order (its distributor
-// already masked for a customer) and both ends of a visible edge visible.
-func (s *Service) OrganizationsByID(ctx context.Context, ids []int64) (map[int64]*domain.Organization, error) {
+// TrustedOrganizationsByID loads organizations by id WITHOUT a visibility
+// check: the caller vouches that the viewer may see each of them. Only for
+// the parties of an object the viewer was already allowed to see: SPEC §1.5
+// makes the parties of a visible purchase order (its distributor already
+// masked for a customer) and both ends of a visible edge visible. Anything
+// else goes through VisibleOrganizations.
+func (s *Service) TrustedOrganizationsByID(ctx context.Context, ids []int64) (map[int64]*domain.Organization, error) {
 	var orgs []domain.Organization
 	if len(ids) > 0 {
 		if err := database.Conn(ctx, s.db).NewSelect().Model(&orgs).

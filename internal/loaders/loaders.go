@@ -3,6 +3,12 @@
 // edges and their counts — so a page of 50 orders or organizations costs a
 // fixed number of queries, not one per item. Loaders live for one request:
 // Middleware puts a fresh set in each request's context.
+//
+// A list primes them (prime.go) with what it selects below itself, so the
+// list costs the same statements at any size whatever the goroutine
+// scheduling of gqlgen's list resolution, which can otherwise split a list
+// across several batching windows. Which field a loader serves, and how a
+// list primes it, is one table in the graph package (graph/prime.go).
 package loaders
 
 import (
@@ -21,10 +27,16 @@ import (
 
 // Loaders is one request's batch loaders.
 type Loaders struct {
-	// Organization loads by id WITHOUT a visibility check: only for the
-	// parties of objects the viewer was already allowed to see.
+	// Organization loads the organizations the viewer may see (SPEC §1.5);
+	// any other id is NOT_FOUND. The default for any field that names an
+	// organization.
 	Organization *dataloader.Loader[int64, *domain.Organization]
-	Product      *dataloader.Loader[int64, *domain.Product]
+	// TrustedOrganization loads by id WITHOUT a visibility check. Only for
+	// an organization the viewer may see because of an object it was
+	// already allowed to see (a party of a visible order, an end of a
+	// visible edge); every use says why.
+	TrustedOrganization *dataloader.Loader[int64, *domain.Organization]
+	Product             *dataloader.Loader[int64, *domain.Product]
 	// Lines loads the lines of purchase orders the viewer was allowed to see.
 	Lines *dataloader.Loader[int64, []*domain.PurchaseOrderLine]
 	// Tenants loads customers' tenants, ChannelEdges organizations' pages of
@@ -36,6 +48,8 @@ type Loaders struct {
 	ChannelEdgeCount *dataloader.Loader[EdgeCountKey, int]
 
 	ch    *channel.Service
+	cat   *catalog.Service
+	ord   *orders.Service
 	ten   *tenants.Service
 	renew func() *Loaders
 }
@@ -54,7 +68,9 @@ const (
 // New returns a fresh set of loaders that wait so long to batch.
 func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, wait time.Duration) *Loaders {
 	l := &Loaders{
-		Organization: dataloader.NewBatchedLoader(byID(ch.OrganizationsByID, "organization"),
+		Organization: dataloader.NewBatchedLoader(byID(ch.VisibleOrganizations, "organization"),
+			dataloader.WithWait[int64, *domain.Organization](wait)),
+		TrustedOrganization: dataloader.NewBatchedLoader(byID(ch.TrustedOrganizationsByID, "organization"),
 			dataloader.WithWait[int64, *domain.Organization](wait)),
 		Product: dataloader.NewBatchedLoader(byID(cat.ProductsByID, "product"),
 			dataloader.WithWait[int64, *domain.Product](wait)),
@@ -62,7 +78,7 @@ func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *te
 			dataloader.WithWait[int64, []*domain.PurchaseOrderLine](wait)),
 		Tenants: dataloader.NewBatchedLoader(groupedByID(ten.OfCustomers),
 			dataloader.WithWait[int64, []*domain.Tenant](wait)),
-		ch: ch, ten: ten,
+		ch: ch, cat: cat, ord: ord, ten: ten,
 		renew: func() *Loaders { return New(ch, cat, ord, ten, wait) },
 	}
 	l.ChannelEdges = dataloader.NewBatchedLoader(
@@ -143,78 +159,9 @@ func Renew(ctx context.Context) context.Context {
 	return Attach(ctx, For(ctx).renew())
 }
 
-// PageNeeds says which relations of a page of purchase orders the operation
-// selects, so PrimeOrders loads only those.
-type PageNeeds struct {
-	Parties, Lines, Products bool
-}
-
-// PrimeOrders loads, in one query each, what a page of purchase orders will
-// ask of the loaders — its parties, its lines, their products and their
-// vendors — so the page costs the same few statements at any size, whatever
-// the goroutine scheduling of gqlgen's list resolution (which can otherwise
-// split a page across several batching windows).
-func (l *Loaders) PrimeOrders(ctx context.Context, ch *channel.Service, cat *catalog.Service, ord *orders.Service, page []*domain.PurchaseOrder, need PageNeeds) error {
-	orgIDs := map[int64]bool{}
-	if need.Parties {
-		for _, po := range page {
-			for _, id := range []*int64{&po.VendorID, &po.CustomerID, po.ResellerID, po.DistributorID} {
-				if id != nil {
-					orgIDs[*id] = true
-				}
-			}
-		}
-	}
-	if need.Lines || need.Products {
-		ids := make([]int64, len(page))
-		for i, po := range page {
-			ids[i] = po.ID
-		}
-		lines, err := ord.LinesByOrder(ctx, ids)
-		if err != nil {
-			return err
-		}
-		productIDs := map[int64]bool{}
-		for _, id := range ids {
-			l.Lines.Prime(ctx, id, nonNil(lines[id]))
-			for _, line := range lines[id] {
-				productIDs[line.ProductID] = true
-			}
-		}
-		if need.Products && len(productIDs) > 0 {
-			products, err := cat.ProductsByID(ctx, keys(productIDs))
-			if err != nil {
-				return err
-			}
-			for id, p := range products {
-				l.Product.Prime(ctx, id, p)
-				orgIDs[p.VendorID] = true
-			}
-		}
-	}
-	if len(orgIDs) > 0 {
-		orgs, err := ch.OrganizationsByID(ctx, keys(orgIDs))
-		if err != nil {
-			return err
-		}
-		for id, o := range orgs {
-			l.Organization.Prime(ctx, id, o)
-		}
-	}
-	return nil
-}
-
 func nonNil[V any](s []V) []V {
 	if s == nil {
 		return []V{}
 	}
 	return s
-}
-
-func keys(set map[int64]bool) []int64 {
-	out := make([]int64, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	return out
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/push"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // TestReplayReachesOnlyTheAudienceAtCommit: a tenant or channel-edge event
@@ -20,7 +22,7 @@ import (
 // customer's tenants in the distributor's sight. Replaying from the first
 // cursor, the distributor receives only what happened after it joined.
 func TestReplayReachesOnlyTheAudienceAtCommit(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		a := newAPI(t, db)
 		dist, distID := a.MustOrg("Distributor", domain.KindDistributor)
 		reseller, _ := a.MustOrg("Reseller", domain.KindReseller)
@@ -29,7 +31,7 @@ func TestReplayReachesOnlyTheAudienceAtCommit(t *testing.T) {
 			var out struct {
 				CreateTenant struct{ UserErrors []struct{ Code string } }
 			}
-			a.must(adminToken, `mutation($c: ID!, $d: String!) { createTenant(input: {customerId: $c, domain: $d}) { userErrors { code } } }`,
+			a.Must(testapi.AdminToken, `mutation($c: ID!, $d: String!) { createTenant(input: {customerId: $c, domain: $d}) { userErrors { code } } }`,
 				map[string]any{"c": customer, "d": d}, &out)
 			if len(out.CreateTenant.UserErrors) > 0 {
 				t.Fatalf("createTenant %s: %v", d, out.CreateTenant.UserErrors)
@@ -39,7 +41,7 @@ func TestReplayReachesOnlyTheAudienceAtCommit(t *testing.T) {
 		createTenant("before.example.com")
 		a.MustEdge(dist, reseller, false)
 		createTenant("after.example.com")
-		a.MustSetView(adminToken, before, true) // the old edge changes again, now in the distributor's sight
+		a.MustSetView(testapi.AdminToken, before, true) // the old edge changes again, now in the distributor's sight
 
 		token := a.MustToken(distID, domain.RoleOwner)
 		from := map[string]any{"after": push.Cursor(0)}

@@ -11,10 +11,12 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 func TestAuthentication(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		a := newAPI(t, db)
 		vendor, vendorID := a.MustOrg("Vendor", domain.KindVendor)
 		other, otherID := a.MustOrg("Other vendor", domain.KindVendor)
@@ -22,16 +24,16 @@ func TestAuthentication(t *testing.T) {
 		owner := a.MustToken(vendorID, domain.RoleOwner)
 
 		t.Run("no token: only the public catalog answers", func(t *testing.T) {
-			res := a.do("", `{ viewer { isPlatformAdmin } }`, nil)
-			if res.code() != "UNAUTHENTICATED" {
+			res := a.Do("", `{ viewer { isPlatformAdmin } }`, nil)
+			if res.Code() != "UNAUTHENTICATED" {
 				t.Fatalf("viewer without a token: %+v", res.Errors)
 			}
-			res = a.do("", `{ purchaseOrders { totalCount } }`, nil)
-			if res.code() != "UNAUTHENTICATED" {
+			res = a.Do("", `{ purchaseOrders { totalCount } }`, nil)
+			if res.Code() != "UNAUTHENTICATED" {
 				t.Fatalf("purchaseOrders without a token: %+v", res.Errors)
 			}
 			var out struct{ Product struct{ SKU string } }
-			a.must("", `{ product(id: "`+gidOf("Product", 1)+`") { sku } }`, nil, &out)
+			a.Must("", `{ product(id: "`+gidOf("Product", 1)+`") { sku } }`, nil, &out)
 			if out.Product.SKU != "SKU-1" {
 				t.Fatalf("public product: %+v", out)
 			}
@@ -39,7 +41,7 @@ func TestAuthentication(t *testing.T) {
 
 		t.Run("bad tokens are refused with 401", func(t *testing.T) {
 			for _, header := range []string{"Bearer nope", "Bearer cgt_" + strings.Repeat("a", 52), "Basic abc", "Bearer", "Bearer " + strings.Repeat("x", 300)} {
-				req, _ := http.NewRequest(http.MethodPost, a.url, strings.NewReader(`{"query":"{ viewer { isPlatformAdmin } }"}`))
+				req, _ := http.NewRequest(http.MethodPost, a.URL, strings.NewReader(`{"query":"{ viewer { isPlatformAdmin } }"}`))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", header)
 				res, err := http.DefaultClient.Do(req)
@@ -61,11 +63,11 @@ func TestAuthentication(t *testing.T) {
 					IsPlatformAdmin bool
 				}
 			}
-			a.must(owner, `{ viewer { organization { id name } role isPlatformAdmin } }`, nil, &out)
+			a.Must(owner, `{ viewer { organization { id name } role isPlatformAdmin } }`, nil, &out)
 			if out.Viewer.Organization == nil || out.Viewer.Organization.ID != vendor || *out.Viewer.Role != "OWNER" || out.Viewer.IsPlatformAdmin {
 				t.Fatalf("viewer: %+v", out.Viewer)
 			}
-			a.must(adminToken, `{ viewer { organization { id } role isPlatformAdmin } }`, nil, &out)
+			a.Must(testapi.AdminToken, `{ viewer { organization { id } role isPlatformAdmin } }`, nil, &out)
 			if out.Viewer.Organization != nil || out.Viewer.Role != nil || !out.Viewer.IsPlatformAdmin {
 				t.Fatalf("admin viewer: %+v", out.Viewer)
 			}
@@ -78,7 +80,7 @@ func TestAuthentication(t *testing.T) {
 					ApiToken struct{ ID, Prefix, Role string }
 				}
 			}
-			a.must(owner, `mutation($in: CreateApiTokenInput!) { createApiToken(input: $in) { token apiToken { id prefix role } } }`,
+			a.Must(owner, `mutation($in: CreateApiTokenInput!) { createApiToken(input: $in) { token apiToken { id prefix role } } }`,
 				map[string]any{"in": map[string]any{"organizationId": vendor, "role": "VIEWER", "name": "dashboard"}}, &out)
 			token := *out.CreateApiToken.Token
 			if !strings.HasPrefix(token, "cgt_") || !strings.HasPrefix(token, out.CreateApiToken.ApiToken.Prefix) {
@@ -89,17 +91,17 @@ func TestAuthentication(t *testing.T) {
 				t.Fatalf("the secret is stored in clear (%d rows, %v)", stored, err)
 			}
 			var v struct{ Viewer struct{ Role string } }
-			a.must(token, `{ viewer { role } }`, nil, &v)
+			a.Must(token, `{ viewer { role } }`, nil, &v)
 			if v.Viewer.Role != "VIEWER" {
 				t.Fatalf("role %q", v.Viewer.Role)
 			}
 			// A VIEWER may not create tokens or organizations.
-			if res := a.do(token, `mutation { createApiToken(input: {organizationId: "`+vendor+`", role: OWNER, name: "x"}) { token } }`, nil); res.code() != "FORBIDDEN" {
+			if res := a.Do(token, `mutation { createApiToken(input: {organizationId: "`+vendor+`", role: OWNER, name: "x"}) { token } }`, nil); res.Code() != "FORBIDDEN" {
 				t.Fatalf("viewer creating a token: %+v", res.Errors)
 			}
-			a.must(owner, `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`,
+			a.Must(owner, `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }`,
 				map[string]any{"id": out.CreateApiToken.ApiToken.ID}, nil)
-			if res := a.do(token, `{ viewer { role } }`, nil); res.Status != http.StatusUnauthorized || res.code() != "UNAUTHENTICATED" {
+			if res := a.Do(token, `{ viewer { role } }`, nil); res.Status != http.StatusUnauthorized || res.Code() != "UNAUTHENTICATED" {
 				t.Fatalf("revoked token: %d %+v", res.Status, res.Errors)
 			}
 		})
@@ -110,25 +112,25 @@ func TestAuthentication(t *testing.T) {
 				Where("id = (SELECT max(id) FROM api_tokens)").Exec(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if res := a.do(token, `{ viewer { role } }`, nil); res.Status != http.StatusUnauthorized {
+			if res := a.Do(token, `{ viewer { role } }`, nil); res.Status != http.StatusUnauthorized {
 				t.Fatalf("expired token: %d %+v", res.Status, res.Errors)
 			}
-			res := a.do(owner, `mutation { createApiToken(input: {organizationId: "`+vendor+`", role: VIEWER, name: "x", expiresAt: "2001-01-01T00:00:00Z"}) { userErrors { field code } } }`, nil)
+			res := a.Do(owner, `mutation { createApiToken(input: {organizationId: "`+vendor+`", role: VIEWER, name: "x", expiresAt: "2001-01-01T00:00:00Z"}) { userErrors { field code } } }`, nil)
 			if !strings.Contains(string(res.Data), `"field":"expiresAt"`) {
 				t.Fatalf("expiry in the past: %s %+v", res.Data, res.Errors)
 			}
 		})
 
 		t.Run("tokens of another organization", func(t *testing.T) {
-			res := a.do(owner, `mutation { createApiToken(input: {organizationId: "`+other+`", role: OWNER, name: "x"}) { token } }`, nil)
-			if res.code() != "NOT_FOUND" {
+			res := a.Do(owner, `mutation { createApiToken(input: {organizationId: "`+other+`", role: OWNER, name: "x"}) { token } }`, nil)
+			if res.Code() != "NOT_FOUND" {
 				t.Fatalf("token for another organization: %+v", res.Errors)
 			}
 			a.MustToken(otherID, domain.RoleOwner)
 			var last int64
 			_ = db.NewSelect().TableExpr("api_tokens").ColumnExpr("max(id)").Scan(context.Background(), &last)
-			res = a.do(owner, `mutation { revokeApiToken(input: {id: "`+gidOf("ApiToken", last)+`"}) { apiToken { id } } }`, nil)
-			if res.code() != "NOT_FOUND" {
+			res = a.Do(owner, `mutation { revokeApiToken(input: {id: "`+gidOf("ApiToken", last)+`"}) { apiToken { id } } }`, nil)
+			if res.Code() != "NOT_FOUND" {
 				t.Fatalf("revoking another organization's token: %+v", res.Errors)
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 type edgePayload struct {
@@ -23,7 +25,7 @@ type edgePayload struct {
 const edgeFields = `channelEdge { id status purchaseOrderView removedBy { id } removalReason } userErrors { field message code }`
 
 func TestChannelEdgeLifecycle(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		a := newAPI(t, db)
 		vendor, vendorID := a.MustOrg("Vendor", domain.KindVendor)
 		dist, _ := a.MustOrg("Distributor", domain.KindDistributor)
@@ -33,9 +35,9 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 		vendorOwner := a.MustToken(vendorID, domain.RoleOwner)
 		resellerOwner := a.MustToken(resellerID, domain.RoleOwner)
 
-		mutate := func(token, name, input string, vars map[string]any) (edgePayload, *response) {
+		mutate := func(token, name, input string, vars map[string]any) (edgePayload, *testapi.Response) {
 			t.Helper()
-			res := a.do(token, `mutation($in: `+input+`!) { `+name+`(input: $in) { `+edgeFields+` } }`, vars)
+			res := a.Do(token, `mutation($in: `+input+`!) { `+name+`(input: $in) { `+edgeFields+` } }`, vars)
 			var out map[string]edgePayload
 			if res.Data != nil && string(res.Data) != "null" {
 				if err := jsonUnmarshal(res.Data, &out); err != nil {
@@ -44,7 +46,7 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 			}
 			return out[name], res
 		}
-		create := func(token, up, down string) (edgePayload, *response) {
+		create := func(token, up, down string) (edgePayload, *testapi.Response) {
 			return mutate(token, "createChannelEdge", "CreateChannelEdgeInput", map[string]any{"in": map[string]any{"upstreamId": up, "downstreamId": down}})
 		}
 
@@ -57,13 +59,13 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 		for _, tc := range []struct {
 			name, token, up, down, code string
 		}{
-			{"disallowed pair", adminToken, reseller, dist, "BAD_USER_INPUT"},
-			{"self edge", adminToken, vendor, vendor, "BAD_USER_INPUT"},
-			{"duplicate", adminToken, vendor, reseller, "CONFLICT"},
+			{"disallowed pair", testapi.AdminToken, reseller, dist, "BAD_USER_INPUT"},
+			{"self edge", testapi.AdminToken, vendor, vendor, "BAD_USER_INPUT"},
+			{"duplicate", testapi.AdminToken, vendor, reseller, "CONFLICT"},
 			{"downstream side may not create", resellerOwner, dist, reseller, "FORBIDDEN"},
 		} {
 			out, res := create(tc.token, tc.up, tc.down)
-			got := res.code()
+			got := res.Code()
 			if len(out.UserErrors) > 0 {
 				got = out.UserErrors[0].Code
 			}
@@ -71,12 +73,12 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 				t.Errorf("%s: got %q %+v %+v, want %s", tc.name, got, out, res.Errors, tc.code)
 			}
 		}
-		if _, res := create(a.MustToken(vendorID, domain.RoleSalesAgent), vendor, dist); res.code() != "FORBIDDEN" {
+		if _, res := create(a.MustToken(vendorID, domain.RoleSalesAgent), vendor, dist); res.Code() != "FORBIDDEN" {
 			t.Errorf("a SALES_AGENT created an edge: %+v", res.Errors)
 		}
 
 		accept := map[string]any{"in": map[string]any{"channelEdgeId": edge}}
-		if _, res := mutate(vendorOwner, "acceptChannelEdge", "AcceptChannelEdgeInput", accept); res.code() != "FORBIDDEN" {
+		if _, res := mutate(vendorOwner, "acceptChannelEdge", "AcceptChannelEdgeInput", accept); res.Code() != "FORBIDDEN" {
 			t.Errorf("upstream accepted its own invitation: %+v", res.Errors)
 		}
 		if out, _ := mutate(resellerOwner, "acceptChannelEdge", "AcceptChannelEdgeInput", accept); out.ChannelEdge == nil || out.ChannelEdge.Status != "ACTIVE" {
@@ -87,18 +89,20 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 		}
 
 		view := map[string]any{"in": map[string]any{"channelEdgeId": edge, "enabled": true}}
-		if _, res := mutate(resellerOwner, "setPurchaseOrderView", "SetPurchaseOrderViewInput", view); res.code() != "FORBIDDEN" {
+		if _, res := mutate(resellerOwner, "setPurchaseOrderView", "SetPurchaseOrderViewInput", view); res.Code() != "FORBIDDEN" {
 			t.Errorf("downstream changed the grant: %+v", res.Errors)
 		}
 		if out, _ := mutate(vendorOwner, "setPurchaseOrderView", "SetPurchaseOrderViewInput", view); out.ChannelEdge == nil || !out.ChannelEdge.PurchaseOrderView {
 			t.Fatalf("setPurchaseOrderView: %+v", out)
 		}
 
-		removeAs := func(token string, ack bool, reason string) (edgePayload, *response) {
+		removeAs := func(token string, ack bool, reason string) (edgePayload, *testapi.Response) {
 			return mutate(token, "removeChannelEdge", "RemoveChannelEdgeInput",
 				map[string]any{"in": map[string]any{"channelEdgeId": edge, "reason": reason, "acknowledgeNotice": ack}})
 		}
-		remove := func(ack bool, reason string) (edgePayload, *response) { return removeAs(resellerOwner, ack, reason) }
+		remove := func(ack bool, reason string) (edgePayload, *testapi.Response) {
+			return removeAs(resellerOwner, ack, reason)
+		}
 		if out, _ := remove(false, "moving on"); len(out.UserErrors) == 0 || out.UserErrors[0].Field != "acknowledgeNotice" {
 			t.Errorf("removal without acknowledging notice: %+v", out)
 		}
@@ -110,10 +114,10 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 			t.Fatalf("removal: %+v", out)
 		}
 		// The reseller no longer sees the vendor (SPEC §1.5), so the edge is gone for it.
-		if _, res := remove(true, "again"); res.code() != "NOT_FOUND" {
+		if _, res := remove(true, "again"); res.Code() != "NOT_FOUND" {
 			t.Errorf("the reseller still sees the removed edge: %+v", res.Errors)
 		}
-		if out, _ := removeAs(adminToken, true, "again"); len(out.UserErrors) == 0 || out.UserErrors[0].Code != "CONFLICT" {
+		if out, _ := removeAs(testapi.AdminToken, true, "again"); len(out.UserErrors) == 0 || out.UserErrors[0].Code != "CONFLICT" {
 			t.Errorf("removing twice: %+v", out)
 		}
 		// After removal a new edge may join the pair again.
@@ -127,7 +131,7 @@ func TestChannelEdgeLifecycle(t *testing.T) {
 // toggles, and a distributor's resellers with theirs and its customers
 // grouped by reseller; a removed customer leaves the list.
 func TestPartnerViews(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		a := newAPI(t, db)
 		vendor, _ := a.MustOrg("Vendor", domain.KindVendor)
 		dist, distID := a.MustOrg("Distributor", domain.KindDistributor)
@@ -142,7 +146,7 @@ func TestPartnerViews(t *testing.T) {
 		a.MustEdge(r1, c1, true)
 		gone := a.MustEdge(r1, c2, false)
 		a.MustEdge(r2, c3, true)
-		a.must(adminToken, `mutation($id: ID!) { removeChannelEdge(input: {channelEdgeId: $id, reason: "ended", acknowledgeNotice: true}) { channelEdge { id } } }`,
+		a.Must(testapi.AdminToken, `mutation($id: ID!) { removeChannelEdge(input: {channelEdgeId: $id, reason: "ended", acknowledgeNotice: true}) { channelEdge { id } } }`,
 			map[string]any{"id": gone}, nil)
 
 		type view struct {
@@ -172,7 +176,7 @@ func TestPartnerViews(t *testing.T) {
 			channelEdges(direction: DOWNSTREAM, kind: $kind) { totalCount edges { node { purchaseOrderView downstream {
 				name channelEdges(direction: DOWNSTREAM, kind: CUSTOMER) { edges { node { purchaseOrderView downstream { name } } } } } } } } } }`
 		var resellerView view
-		a.must(a.MustToken(r1ID, domain.RoleViewer), query, map[string]any{"id": r1}, &resellerView)
+		a.Must(a.MustToken(r1ID, domain.RoleViewer), query, map[string]any{"id": r1}, &resellerView)
 		got := summarize(resellerView.Organization.ChannelEdges.Edges, func(n struct {
 			PurchaseOrderView bool
 			Downstream        struct {
@@ -194,7 +198,7 @@ func TestPartnerViews(t *testing.T) {
 		}
 
 		var distView view
-		a.must(a.MustToken(distID, domain.RoleViewer), query, map[string]any{"id": dist, "kind": "RESELLER"}, &distView)
+		a.Must(a.MustToken(distID, domain.RoleViewer), query, map[string]any{"id": dist, "kind": "RESELLER"}, &distView)
 		var lines []string
 		for _, e := range distView.Organization.ChannelEdges.Edges {
 			var customers []string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/testdb"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
 
@@ -16,7 +17,7 @@ import (
 // index equals a fresh derivation from the final state: a grant change and
 // a new order committed at the same time must never miss each other.
 func TestConcurrentGrantChanges(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		a := f.a
 		var wg sync.WaitGroup
@@ -69,7 +70,7 @@ func snapshotVisibility(t *testing.T, db *bun.DB) string {
 // TestConcurrentRetries sends the same order under one idempotency key from
 // several clients at once: one order is recorded and every client gets it.
 func TestConcurrentRetries(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		o := f.indirect("R-1")
 		o.Key = "the-same-key"

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // FuzzHTTPBody posts arbitrary bodies to the real handler (on SQLite, as the
@@ -23,7 +25,7 @@ func FuzzHTTPBody(f *testing.F) {
 	} {
 		f.Add([]byte(s), true)
 	}
-	app, err := server.New(context.Background(), MustOpen(f, "sqlite"), server.Config{AdminToken: adminToken, Logger: quietLogger()})
+	app, err := server.New(context.Background(), testdb.MustOpen(f, "sqlite"), server.Config{AdminToken: testapi.AdminToken, Logger: testapi.QuietLogger()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func FuzzHTTPBody(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if admin {
-			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Authorization", "Bearer "+testapi.AdminToken)
 		}
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)

@@ -10,12 +10,14 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // TestBadInput sends malformed, mistyped, oversized and impossible requests:
 // each gets a clear error with a code, and none changes anything.
 func TestBadInput(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		a := f.a
 		before := rowCounts(t, db)
@@ -39,12 +41,12 @@ func TestBadInput(t *testing.T) {
 			{"forged cursor", "application/json", `{"query": "{ purchaseOrders(after: \"WyJ4Il0\") { totalCount } }"}`, 200, "BAD_USER_INPUT"},
 			{"oversized body", "application/json", `{"query": "` + strings.Repeat(" ", server.DefaultMaxBodyBytes) + `{ viewer { role } }"}`, 413, "BAD_USER_INPUT"},
 		} {
-			res := a.raw(f.tok[f.vendor], tc.contentType, []byte(tc.body))
-			if res.Status != tc.status || res.code() != tc.code || res.Errors[0].Message == "" {
+			res := a.Raw(f.tok[f.vendor], tc.contentType, []byte(tc.body))
+			if res.Status != tc.status || res.Code() != tc.code || res.Errors[0].Message == "" {
 				t.Errorf("%s: status %d, errors %+v; want %d %s", tc.name, res.Status, res.Errors, tc.status, tc.code)
 			}
 		}
-		if res := a.do(adminToken, `mutation { createChannelEdge(input: {upstreamId: "`+f.cust+`", downstreamId: "`+f.vendor+`"}) { userErrors { code } } }`, nil); !strings.Contains(string(res.Data), "BAD_USER_INPUT") {
+		if res := a.Do(testapi.AdminToken, `mutation { createChannelEdge(input: {upstreamId: "`+f.cust+`", downstreamId: "`+f.vendor+`"}) { userErrors { code } } }`, nil); !strings.Contains(string(res.Data), "BAD_USER_INPUT") {
 			t.Errorf("disallowed edge: %s %+v", res.Data, res.Errors)
 		}
 		for _, tc := range []struct{ name, mutation, want string }{
@@ -54,8 +56,8 @@ func TestBadInput(t *testing.T) {
 			{"bad money", `createProduct(input: {vendorId: "` + f.vendor + `", sku: "M", name: "m", type: SAAS, listPrice: {amount: "1e400", currency: "EUR"}}) { userErrors { code field } }`, "BAD_USER_INPUT"},
 			{"bad sku", `createProduct(input: {vendorId: "` + f.vendor + `", sku: "no spaces allowed", name: "m", type: SAAS}) { userErrors { code field } }`, "BAD_USER_INPUT"},
 		} {
-			res := a.do(f.tok[f.vendor], "mutation { "+tc.mutation+" }", nil)
-			if !strings.Contains(string(res.Data), `"code":"`+tc.want+`"`) && res.code() != tc.want {
+			res := a.Do(f.tok[f.vendor], "mutation { "+tc.mutation+" }", nil)
+			if !strings.Contains(string(res.Data), `"code":"`+tc.want+`"`) && res.Code() != tc.want {
 				t.Errorf("%s: %s %+v, want %s", tc.name, res.Data, res.Errors, tc.want)
 			}
 		}
@@ -80,7 +82,7 @@ func rowCounts(t *testing.T, db *bun.DB) [5]int {
 // TestConventions covers SPEC §7.1: global IDs and node/nodes, connections,
 // Money as strings, and the HTTP endpoints around GraphQL.
 func TestConventions(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		a := f.a
 		for i := 0; i < 25; i++ {
@@ -93,7 +95,7 @@ func TestConventions(t *testing.T) {
 				Edges      []struct{ Node struct{ ID string } }
 			}
 		}
-		a.must(f.tok[f.vendor], `{ purchaseOrders { totalCount pageInfo { hasNextPage } edges { node { id } } } }`, nil, &page)
+		a.Must(f.tok[f.vendor], `{ purchaseOrders { totalCount pageInfo { hasNextPage } edges { node { id } } } }`, nil, &page)
 		if len(page.PurchaseOrders.Edges) != 20 || page.PurchaseOrders.TotalCount != 25 || !page.PurchaseOrders.PageInfo.HasNextPage {
 			t.Fatalf("default page: %d edges of %d", len(page.PurchaseOrders.Edges), page.PurchaseOrders.TotalCount)
 		}
@@ -109,7 +111,7 @@ func TestConventions(t *testing.T) {
 		hidden, _ := a.MustOrg("Hidden", domain.KindCustomer)
 		hiddenEdge := a.MustEdge(f.vendor, hidden, false)
 		ids := []string{f.vendor, po, hidden, gidOf("Product", 1), gidOf("ChannelEdge", 1), hiddenEdge}
-		a.must(f.tok[f.reseller], `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Organization { name } ... on PurchaseOrder { number } } }`,
+		a.Must(f.tok[f.reseller], `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Organization { name } ... on PurchaseOrder { number } } }`,
 			map[string]any{"ids": ids}, &nodes)
 		types := []string{}
 		for _, n := range nodes.Nodes {
@@ -129,13 +131,13 @@ func TestConventions(t *testing.T) {
 				ListPrice *struct{ Amount, Currency string }
 			}
 		}
-		a.must(adminToken, `mutation { createProduct(input: {vendorId: "`+f.vendor+`", sku: "P-2", name: "p", type: SAAS, listPrice: {amount: "40", currency: "EUR"}}) { product { id } } }`, nil, nil)
-		a.must(adminToken, `{ product(id: "`+gidOf("Product", 2)+`") { listPrice { amount currency } } }`, nil, &product)
+		a.Must(testapi.AdminToken, `mutation { createProduct(input: {vendorId: "`+f.vendor+`", sku: "P-2", name: "p", type: SAAS, listPrice: {amount: "40", currency: "EUR"}}) { product { id } } }`, nil, nil)
+		a.Must(testapi.AdminToken, `{ product(id: "`+gidOf("Product", 2)+`") { listPrice { amount currency } } }`, nil, &product)
 		if lp := product.Product.ListPrice; lp == nil || lp.Amount != "40.00" || lp.Currency != "EUR" {
 			t.Fatalf("list price: %+v", lp)
 		}
 
-		base := strings.TrimSuffix(a.url, "/graphql")
+		base := strings.TrimSuffix(a.URL, "/graphql")
 		for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/": "GraphiQL", "/metrics": "go_goroutines"} {
 			res, err := http.Get(base + path)
 			if err != nil {
@@ -146,7 +148,7 @@ func TestConventions(t *testing.T) {
 				t.Errorf("GET %s: %d %.80q", path, res.StatusCode, body)
 			}
 		}
-		res, err := http.Get(a.url + `?query={product(id:"` + gidOf("Product", 1) + `"){sku}}`)
+		res, err := http.Get(a.URL + `?query={product(id:"` + gidOf("Product", 1) + `"){sku}}`)
 		if err != nil {
 			t.Fatal(err)
 		}

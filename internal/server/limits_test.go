@@ -12,13 +12,15 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // TestLimits: operations crossing a limit are refused before any resolver
 // runs, on HTTP and on websocket subscribe alike, and the answer names the
 // limit.
 func TestLimits(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		counter := &statementCounter{}
 		db.AddQueryHook(counter)
 		f := newChannelFixture(t, db)
@@ -36,8 +38,8 @@ func TestLimits(t *testing.T) {
 			{"complexity", costly, "exceeds the limit of 10000"},
 		} {
 			before := counter.n.Load()
-			res := f.a.do(f.tok[f.vendor], tc.query, nil)
-			if len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, tc.want) || res.code() != "BAD_USER_INPUT" {
+			res := f.a.Do(f.tok[f.vendor], tc.query, nil)
+			if len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, tc.want) || res.Code() != "BAD_USER_INPUT" {
 				t.Errorf("%s over HTTP: %+v", tc.name, res.Errors)
 			}
 			if n := counter.n.Load() - before; n > 1 { // the token lookup only
@@ -52,15 +54,15 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("a too deep subscription: %s %s", m.Type, m.Payload)
 		}
 		// A legitimate deep view is admitted: a distributor's resellers and their customers.
-		f.a.must(f.tok[f.dist], `{ viewer { organization { channelEdges(direction: DOWNSTREAM) { edges { node { downstream {
+		f.a.Must(f.tok[f.dist], `{ viewer { organization { channelEdges(direction: DOWNSTREAM) { edges { node { downstream {
 			channelEdges(direction: DOWNSTREAM) { edges { node { downstream { name } } } } } } } } } } }`, nil, nil)
 	})
 }
 
 // TestBatchedRequests are refused with a clear answer.
 func TestBatchedRequests(t *testing.T) {
-	a := newAPI(t, MustOpen(t, "sqlite"))
-	res := a.raw(adminToken, "application/json", []byte(` [{"query":"{ viewer { role } }"},{"query":"{ viewer { role } }"}]`))
+	a := newAPI(t, testdb.MustOpen(t, "sqlite"))
+	res := a.Raw(testapi.AdminToken, "application/json", []byte(` [{"query":"{ viewer { role } }"},{"query":"{ viewer { role } }"}]`))
 	if res.Status != http.StatusBadRequest || !strings.Contains(res.Errors[0].Message, "batched requests are not supported") {
 		t.Fatalf("%d %+v", res.Status, res.Errors)
 	}
@@ -69,18 +71,18 @@ func TestBatchedRequests(t *testing.T) {
 // TestPersistedQueries: a client that sends a query's hash alone is told to
 // send the query once; afterwards the hash alone runs it.
 func TestPersistedQueries(t *testing.T) {
-	a := newAPI(t, MustOpen(t, "sqlite"))
+	a := newAPI(t, testdb.MustOpen(t, "sqlite"))
 	query := "{ viewer { isPlatformAdmin } }"
 	sum := sha256.Sum256([]byte(query))
 	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
 	hashOnly := mustJSON(map[string]any{"extensions": ext})
-	if res := a.raw(adminToken, "application/json", hashOnly); len(res.Errors) == 0 || res.Errors[0].Message != "PersistedQueryNotFound" {
+	if res := a.Raw(testapi.AdminToken, "application/json", hashOnly); len(res.Errors) == 0 || res.Errors[0].Message != "PersistedQueryNotFound" {
 		t.Fatalf("an unknown hash: %+v", res.Errors)
 	}
-	if res := a.raw(adminToken, "application/json", mustJSON(map[string]any{"query": query, "extensions": ext})); len(res.Errors) > 0 {
+	if res := a.Raw(testapi.AdminToken, "application/json", mustJSON(map[string]any{"query": query, "extensions": ext})); len(res.Errors) > 0 {
 		t.Fatalf("registering: %+v", res.Errors)
 	}
-	if res := a.raw(adminToken, "application/json", hashOnly); len(res.Errors) > 0 || !strings.Contains(string(res.Data), "isPlatformAdmin") {
+	if res := a.Raw(testapi.AdminToken, "application/json", hashOnly); len(res.Errors) > 0 || !strings.Contains(string(res.Data), "isPlatformAdmin") {
 		t.Fatalf("the hash alone: %s %+v", res.Data, res.Errors)
 	}
 }
@@ -88,19 +90,19 @@ func TestPersistedQueries(t *testing.T) {
 // TestIntrospectionSwitch: with introspection off, the schema is not
 // published and validation errors suggest no field names.
 func TestIntrospectionSwitch(t *testing.T) {
-	on := newAPI(t, MustOpen(t, "sqlite"))
-	off, _ := newServer(t, MustOpen(t, "sqlite"), server.Config{NoIntrospection: true})
-	if res := on.do(adminToken, `{ __schema { queryType { name } } }`, nil); len(res.Errors) > 0 {
+	on := newAPI(t, testdb.MustOpen(t, "sqlite"))
+	off, _ := newServer(t, testdb.MustOpen(t, "sqlite"), server.Config{NoIntrospection: true})
+	if res := on.Do(testapi.AdminToken, `{ __schema { queryType { name } } }`, nil); len(res.Errors) > 0 {
 		t.Fatalf("introspection on: %+v", res.Errors)
 	}
-	if res := off.do(adminToken, `{ __schema { queryType { name } } }`, nil); len(res.Errors) == 0 {
+	if res := off.Do(testapi.AdminToken, `{ __schema { queryType { name } } }`, nil); len(res.Errors) == 0 {
 		t.Fatal("introspection off still answered __schema")
 	}
 	typo := `{ viewer { isPlatformAdmn } }`
-	if res := on.do(adminToken, typo, nil); !strings.Contains(res.Errors[0].Message, "Did you mean") {
+	if res := on.Do(testapi.AdminToken, typo, nil); !strings.Contains(res.Errors[0].Message, "Did you mean") {
 		t.Fatalf("suggestions on: %+v", res.Errors)
 	}
-	if res := off.do(adminToken, typo, nil); strings.Contains(res.Errors[0].Message, "Did you mean") {
+	if res := off.Do(testapi.AdminToken, typo, nil); strings.Contains(res.Errors[0].Message, "Did you mean") {
 		t.Fatalf("suggestions off: %+v", res.Errors)
 	}
 }
@@ -108,8 +110,8 @@ func TestIntrospectionSwitch(t *testing.T) {
 // TestRequestTimeout: an operation that runs past the time limit stops, and
 // says it crossed the limit.
 func TestRequestTimeout(t *testing.T) {
-	a, _ := newServer(t, MustOpen(t, "sqlite"), server.Config{RequestTimeout: time.Nanosecond})
-	res := a.do(adminToken, `{ purchaseOrders { totalCount } }`, nil)
+	a, _ := newServer(t, testdb.MustOpen(t, "sqlite"), server.Config{RequestTimeout: time.Nanosecond})
+	res := a.Do(testapi.AdminToken, `{ purchaseOrders { totalCount } }`, nil)
 	if len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, "time limit") {
 		t.Fatalf("%+v", res.Errors)
 	}
@@ -121,16 +123,16 @@ func TestAllowList(t *testing.T) {
 	const allowed = "query Mine { viewer { isPlatformAdmin } }"
 	list := server.AllowList{}
 	list.Add(allowed)
-	a, _ := newServer(t, MustOpen(t, "sqlite"), server.Config{AllowList: list})
-	if res := a.do(adminToken, allowed, nil); len(res.Errors) > 0 {
+	a, _ := newServer(t, testdb.MustOpen(t, "sqlite"), server.Config{AllowList: list})
+	if res := a.Do(testapi.AdminToken, allowed, nil); len(res.Errors) > 0 {
 		t.Fatalf("the allowed operation: %+v", res.Errors)
 	}
 	sum := sha256.Sum256([]byte(allowed))
 	byHash := mustJSON(map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}})
-	if res := a.raw(adminToken, "application/json", byHash); len(res.Errors) > 0 || !strings.Contains(string(res.Data), "isPlatformAdmin") {
+	if res := a.Raw(testapi.AdminToken, "application/json", byHash); len(res.Errors) > 0 || !strings.Contains(string(res.Data), "isPlatformAdmin") {
 		t.Fatalf("the allowed operation by hash: %s %+v", res.Data, res.Errors)
 	}
-	if res := a.do(adminToken, "{ viewer { isPlatformAdmin } }", nil); len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, "allow-list") {
+	if res := a.Do(testapi.AdminToken, "{ viewer { isPlatformAdmin } }", nil); len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, "allow-list") {
 		t.Fatalf("an operation not in the list: %+v", res.Errors)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 type syncBuffer struct {
@@ -34,10 +35,10 @@ func (s *syncBuffer) String() string {
 // and database-pool gauges.
 func TestObservability(t *testing.T) {
 	logs := &syncBuffer{}
-	db := MustOpen(t, "sqlite")
+	db := testdb.MustOpen(t, "sqlite")
 	f := newChannelFixtureWith(t, db, server.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	f.a.must(f.tok[f.vendor], `query DashboardOrders { purchaseOrders { totalCount } }`, nil, nil)
-	f.a.do(f.tok[f.vendor], `query Broken { purchaseOrders(first: 1000) { totalCount } }`, nil)
+	f.a.Must(f.tok[f.vendor], `query DashboardOrders { purchaseOrders { totalCount } }`, nil, nil)
+	f.a.Do(f.tok[f.vendor], `query Broken { purchaseOrders(first: 1000) { totalCount } }`, nil)
 	c := f.a.dialWS(f.tok[f.vendor], false)
 	c.subscribe("1", poSubscription, nil)
 	waitForSubscribers(t, f, 1)
@@ -54,7 +55,7 @@ func TestObservability(t *testing.T) {
 			t.Fatal("a token was logged")
 		}
 	}
-	res, err := http.Get(strings.TrimSuffix(f.a.url, "/graphql") + "/metrics")
+	res, err := http.Get(strings.TrimSuffix(f.a.URL, "/graphql") + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // channelFixture is V→D→R→C with every grant on, plus a direct customer.
@@ -58,7 +60,7 @@ func (f *channelFixture) visible(token string) (int, []*orgRef) {
 			Edges      []struct{ Node struct{ Distributor *orgRef } }
 		}
 	}
-	f.a.must(token, `{ purchaseOrders(first: 100) { totalCount edges { node { distributor { id } } } } }`, nil, &out)
+	f.a.Must(token, `{ purchaseOrders(first: 100) { totalCount edges { node { distributor { id } } } } }`, nil, &out)
 	var dists []*orgRef
 	for _, e := range out.PurchaseOrders.Edges {
 		dists = append(dists, e.Node.Distributor)
@@ -67,7 +69,7 @@ func (f *channelFixture) visible(token string) (int, []*orgRef) {
 }
 
 func TestPurchaseOrderRules(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		a := f.a
 		userError := func(p *orderPayload) string {
@@ -79,12 +81,12 @@ func TestPurchaseOrderRules(t *testing.T) {
 		}
 
 		t.Run("who may record", func(t *testing.T) {
-			res := a.do(f.tok[f.cust], createOrderMutation, map[string]any{"in": f.indirect("C-1").input()})
-			if res.code() != "FORBIDDEN" {
+			res := a.Do(f.tok[f.cust], createOrderMutation, map[string]any{"in": f.indirect("C-1").input()})
+			if res.Code() != "FORBIDDEN" {
 				t.Errorf("a customer recorded an order: %+v", res.Errors)
 			}
 			viewerToken := a.MustToken(rowID(t, f.reseller), domain.RoleViewer)
-			if res := a.do(viewerToken, createOrderMutation, map[string]any{"in": f.indirect("V-1").input()}); res.code() != "FORBIDDEN" {
+			if res := a.Do(viewerToken, createOrderMutation, map[string]any{"in": f.indirect("V-1").input()}); res.Code() != "FORBIDDEN" {
 				t.Errorf("a VIEWER recorded an order: %+v", res.Errors)
 			}
 			salesToken := a.MustToken(rowID(t, f.reseller), domain.RoleSalesAgent)
@@ -104,19 +106,19 @@ func TestPurchaseOrderRules(t *testing.T) {
 				{"wrong kind", order{Number: "X-3", Vendor: f.dist, Customer: f.cust}, "BAD_USER_INPUT vendorId"},
 				{"empty number", order{Number: " ", Vendor: f.vendor, Customer: f.direct}, "BAD_USER_INPUT number"},
 			} {
-				if got := userError(a.createOrder(adminToken, tc.o)); got != tc.want {
+				if got := userError(a.createOrder(testapi.AdminToken, tc.o)); got != tc.want {
 					t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 				}
 			}
 			in := f.indirect("X-4").input()
 			in["lines"] = []map[string]any{{"sku": "NO-SUCH", "quantity": 1}}
 			var out orderPayload
-			a.must(adminToken, createOrderMutation, map[string]any{"in": in}, &out)
+			a.Must(testapi.AdminToken, createOrderMutation, map[string]any{"in": in}, &out)
 			if got := userError(&out); got != "BAD_USER_INPUT lines[0].sku" {
 				t.Errorf("unknown SKU: %q", got)
 			}
 			in["lines"] = []map[string]any{{"sku": "SKU-1", "quantity": 0}}
-			a.must(adminToken, createOrderMutation, map[string]any{"in": in}, &out)
+			a.Must(testapi.AdminToken, createOrderMutation, map[string]any{"in": in}, &out)
 			if got := userError(&out); got != "BAD_USER_INPUT lines[0].quantity" {
 				t.Errorf("zero quantity: %q", got)
 			}
@@ -124,10 +126,10 @@ func TestPurchaseOrderRules(t *testing.T) {
 			stranger, _ := a.MustOrg("Stranger", domain.KindCustomer)
 			o := f.indirect("X-5")
 			o.Customer = stranger
-			if res := a.do(f.tok[f.reseller], createOrderMutation, map[string]any{"in": o.input()}); res.code() != "NOT_FOUND" {
+			if res := a.Do(f.tok[f.reseller], createOrderMutation, map[string]any{"in": o.input()}); res.Code() != "NOT_FOUND" {
 				t.Errorf("naming a hidden customer: %+v", res.Errors)
 			}
-			if n, _ := f.visible(adminToken); n != 1 {
+			if n, _ := f.visible(testapi.AdminToken); n != 1 {
 				t.Errorf("refused requests changed something: %d orders", n)
 			}
 		})
@@ -155,7 +157,7 @@ func TestPurchaseOrderRules(t *testing.T) {
 		t.Run("status moves forward, by the right party", func(t *testing.T) {
 			po := a.createOrder(f.tok[f.reseller], f.indirect("M-1")).CreatePurchaseOrder.PurchaseOrder.ID
 			move := func(token, status string) (string, string) {
-				res := a.do(token, `mutation($id: ID!, $s: PurchaseOrderStatus!) { updatePurchaseOrderStatus(input: {id: $id, status: $s}) {
+				res := a.Do(token, `mutation($id: ID!, $s: PurchaseOrderStatus!) { updatePurchaseOrderStatus(input: {id: $id, status: $s}) {
 					purchaseOrder { status } userErrors { code } } }`, map[string]any{"id": po, "s": status})
 				var out struct {
 					UpdatePurchaseOrderStatus struct {
@@ -170,7 +172,7 @@ func TestPurchaseOrderRules(t *testing.T) {
 				if out.UpdatePurchaseOrderStatus.PurchaseOrder != nil {
 					return out.UpdatePurchaseOrderStatus.PurchaseOrder.Status, ""
 				}
-				return "", res.code()
+				return "", res.Code()
 			}
 			steps := []struct{ token, status, wantStatus, wantCode string }{
 				{f.tok[f.reseller], "PROCESSING", "", "FORBIDDEN"},
@@ -179,7 +181,7 @@ func TestPurchaseOrderRules(t *testing.T) {
 				{f.tok[f.vendor], "PLACED", "", "CONFLICT"},
 				{f.tok[f.reseller], "CANCELLED", "", "FORBIDDEN"}, // only while PLACED
 				{f.tok[f.vendor], "COMPLETED", "COMPLETED", ""},
-				{adminToken, "CANCELLED", "", "CONFLICT"},
+				{testapi.AdminToken, "CANCELLED", "", "CONFLICT"},
 			}
 			for i, s := range steps {
 				if gotStatus, gotCode := move(s.token, s.status); gotStatus != s.wantStatus || gotCode != s.wantCode {
@@ -204,11 +206,11 @@ func TestPurchaseOrderRules(t *testing.T) {
 				t.Errorf("the vendor sees the reseller's draft")
 			}
 			var out struct{ PurchaseOrder *struct{ ID string } }
-			a.must(f.tok[f.vendor], `query($id: ID!) { purchaseOrder(id: $id) { id } }`, map[string]any{"id": draft.ID}, &out)
+			a.Must(f.tok[f.vendor], `query($id: ID!) { purchaseOrder(id: $id) { id } }`, map[string]any{"id": draft.ID}, &out)
 			if out.PurchaseOrder != nil {
 				t.Errorf("the vendor looked up the reseller's draft")
 			}
-			a.must(f.tok[f.reseller], `mutation($id: ID!) { updatePurchaseOrderStatus(input: {id: $id, status: PLACED}) { purchaseOrder { id } } }`,
+			a.Must(f.tok[f.reseller], `mutation($id: ID!) { updatePurchaseOrderStatus(input: {id: $id, status: PLACED}) { purchaseOrder { id } } }`,
 				map[string]any{"id": draft.ID}, nil)
 			if after, _ := f.visible(f.tok[f.vendor]); after != before+1 {
 				t.Errorf("the vendor does not see the placed draft")
@@ -221,7 +223,7 @@ func TestPurchaseOrderRules(t *testing.T) {
 // distributor→reseller grant hides those orders from that reseller and from
 // its customers; a customer never sees the distributor (SPEC §3.3).
 func TestGrantsDecideVisibility(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		a := f.a
 		for _, n := range []string{"G-1", "G-2", "G-3"} {
@@ -244,14 +246,14 @@ func TestGrantsDecideVisibility(t *testing.T) {
 			}
 		}
 		var filtered struct{ PurchaseOrders struct{ TotalCount int } }
-		a.must(f.tok[f.cust], `query($d: ID) { purchaseOrders(filter: {distributorId: $d}) { totalCount } }`, map[string]any{"d": f.dist}, &filtered)
+		a.Must(f.tok[f.cust], `query($d: ID) { purchaseOrders(filter: {distributorId: $d}) { totalCount } }`, map[string]any{"d": f.dist}, &filtered)
 		if filtered.PurchaseOrders.TotalCount != 0 {
 			t.Fatalf("a customer filtered by distributor and found %d", filtered.PurchaseOrders.TotalCount)
 		}
 		var orgs struct {
 			Organizations struct{ Edges []struct{ Node orgRef } }
 		}
-		a.must(f.tok[f.cust], `{ organizations(first: 100) { edges { node { id name } } } }`, nil, &orgs)
+		a.Must(f.tok[f.cust], `{ organizations(first: 100) { edges { node { id name } } } }`, nil, &orgs)
 		for _, e := range orgs.Organizations.Edges {
 			if e.Node.ID == f.dist {
 				t.Fatalf("the customer lists the distributor")
@@ -268,7 +270,7 @@ func TestGrantsDecideVisibility(t *testing.T) {
 			t.Fatalf("reseller→customer grant off: %v", got)
 		}
 		a.MustSetView(f.tok[f.reseller], f.rcEdge, true)
-		a.must(f.tok[f.reseller], `mutation($id: ID!) { removeChannelEdge(input: {channelEdgeId: $id, reason: "r", acknowledgeNotice: true}) { channelEdge { id } } }`,
+		a.Must(f.tok[f.reseller], `mutation($id: ID!) { removeChannelEdge(input: {channelEdgeId: $id, reason: "r", acknowledgeNotice: true}) { channelEdge { id } } }`,
 			map[string]any{"id": f.drEdge}, nil)
 		if got := counts(); got != [4]int{3, 3, 0, 0} {
 			t.Fatalf("distributor→reseller edge removed: %v", got)

@@ -6,6 +6,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // TestListPriceOnlyForTheVendorAndItsDirectDownstream: a vendor's list price
@@ -15,7 +17,7 @@ import (
 // an indirect sale and a partner whose edge was removed read null — through
 // product(id) and through an order's lines alike.
 func TestListPriceOnlyForTheVendorAndItsDirectDownstream(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		a := newAPI(t, db)
 		vendor, vendorID := a.MustOrg("Vendor", domain.KindVendor)
 		dist, distID := a.MustOrg("Distributor", domain.KindDistributor)
@@ -30,17 +32,17 @@ func TestListPriceOnlyForTheVendorAndItsDirectDownstream(t *testing.T) {
 		a.MustEdge(vendor, direct, false)
 		a.MustEdge(vendor, directCustomer, false)
 		gone := a.MustEdge(vendor, removed, false)
-		a.must(adminToken, `mutation($in: RemoveChannelEdgeInput!) { removeChannelEdge(input: $in) { userErrors { code } } }`,
+		a.Must(testapi.AdminToken, `mutation($in: RemoveChannelEdgeInput!) { removeChannelEdge(input: $in) { userErrors { code } } }`,
 			map[string]any{"in": map[string]any{"channelEdgeId": gone, "reason": "ended", "acknowledgeNotice": true}}, nil)
 		var created struct {
 			CreateProduct struct{ Product struct{ ID string } }
 		}
-		a.must(adminToken, `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } } }`,
+		a.Must(testapi.AdminToken, `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } } }`,
 			map[string]any{"in": map[string]any{"vendorId": vendor, "sku": "SKU-1", "name": "Seat", "type": "LICENSE",
 				"listPrice": map[string]any{"amount": "10.5", "currency": "EUR"}}}, &created)
 		product := created.CreateProduct.Product.ID
 		var placed orderPayload
-		a.must(adminToken, createOrderMutation, map[string]any{"in": order{Number: "PO-1", Vendor: vendor,
+		a.Must(testapi.AdminToken, createOrderMutation, map[string]any{"in": order{Number: "PO-1", Vendor: vendor,
 			Customer: customer, Reseller: reseller, Distributor: dist}.input()}, &placed)
 
 		cases := []struct {
@@ -56,7 +58,7 @@ func TestListPriceOnlyForTheVendorAndItsDirectDownstream(t *testing.T) {
 			{"the distributor's reseller", a.MustToken(resellerID, domain.RoleOwner), false},
 			{"the indirect customer", a.MustToken(customerID, domain.RoleOwner), false},
 			{"a reseller whose edge was removed", a.MustToken(removedID, domain.RoleOwner), false},
-			{"the platform administrator", adminToken, true},
+			{"the platform administrator", testapi.AdminToken, true},
 		}
 		for _, c := range cases {
 			var out struct {
@@ -64,7 +66,7 @@ func TestListPriceOnlyForTheVendorAndItsDirectDownstream(t *testing.T) {
 					ListPrice *struct{ Amount, Currency string }
 				}
 			}
-			a.must(c.token, `query($id: ID!) { product(id: $id) { listPrice { amount currency } } }`, map[string]any{"id": product}, &out)
+			a.Must(c.token, `query($id: ID!) { product(id: $id) { listPrice { amount currency } } }`, map[string]any{"id": product}, &out)
 			if got := out.Product.ListPrice; (got != nil) != c.sees || (got != nil && (got.Amount != "10.50" || got.Currency != "EUR")) {
 				t.Errorf("%s reads listPrice %+v; sees: %v", c.name, got, c.sees)
 			}
@@ -84,7 +86,7 @@ func TestListPriceOnlyForTheVendorAndItsDirectDownstream(t *testing.T) {
 					}
 				}
 			}
-			a.must(c.token, `{ purchaseOrders { edges { node { lines { product { listPrice { amount } } } } } } }`, nil, &orders)
+			a.Must(c.token, `{ purchaseOrders { edges { node { lines { product { listPrice { amount } } } } } } }`, nil, &orders)
 			for _, e := range orders.PurchaseOrders.Edges {
 				for _, l := range e.Node.Lines {
 					if (l.Product.ListPrice != nil) != c.sees {

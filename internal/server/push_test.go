@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 const poSubscription = `subscription($after: String) { purchaseOrderUpdated(after: $after) {
@@ -39,7 +40,7 @@ func (c *wsClient) nextPO() poEvent {
 // customer); turning a grant off stops delivery to subscriptions already
 // open (SPEC §7.3, §2.3).
 func TestSubscriptionsFollowVisibility(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		subs := map[string]*wsClient{}
 		for _, org := range []string{f.vendor, f.dist, f.reseller, f.cust} {
@@ -93,7 +94,7 @@ func waitForSubscribers(t *testing.T, f *channelFixture, n int) {
 // what was missed, in commit order, then continues live with no gap and no
 // duplicate at the seam.
 func TestReplayThenLive(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		c := f.a.dialWS(f.tok[f.reseller], false)
 		c.subscribe("1", poSubscription, nil)
@@ -127,7 +128,7 @@ func TestReplayThenLive(t *testing.T) {
 // operation share one resolution per event, so the SQL an event costs does
 // not grow with them.
 func TestSharedResolution(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		counter := &statementCounter{} // hooks must be added before the server runs
 		db.AddQueryHook(counter)
 		f := newChannelFixture(t, db)
@@ -199,7 +200,7 @@ func (s *statementCounter) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 // provisioner walks it to ACTIVE (or FAILED), each step is pushed to the
 // partner and the customer, and completion leaves them notifications.
 func TestTenantProvisioning(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixtureWith(t, db, server.Config{ProvisionStep: 20 * time.Millisecond})
 		const sub = `subscription { tenantProvisioningUpdated { cursor tenant { domain status failureReason } } }`
 		watchers := []*wsClient{f.a.dialWS(f.tok[f.reseller], false), f.a.dialWS(f.tok[f.cust], true)}
@@ -214,7 +215,7 @@ func TestTenantProvisioning(t *testing.T) {
 					UserErrors []struct{ Field, Code string }
 				}
 			}
-			f.a.must(f.tok[f.reseller], `mutation($c: ID!, $d: String!) { createTenant(input: {customerId: $c, domain: $d}) {
+			f.a.Must(f.tok[f.reseller], `mutation($c: ID!, $d: String!) { createTenant(input: {customerId: $c, domain: $d}) {
 				tenant { id domain status } userErrors { field code } } }`, map[string]any{"c": f.cust, "d": d}, &out)
 			if len(out.CreateTenant.UserErrors) > 0 {
 				return "", out.CreateTenant.UserErrors[0].Code
@@ -252,7 +253,7 @@ func TestTenantProvisioning(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		for len(out.Notifications) < 2 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
-			f.a.must(f.tok[f.cust], `{ notifications { kind message } }`, nil, &out)
+			f.a.Must(f.tok[f.cust], `{ notifications { kind message } }`, nil, &out)
 		}
 		if len(out.Notifications) != 2 || out.Notifications[0].Kind != "TENANT_FAILED" || out.Notifications[1].Kind != "TENANT_ACTIVE" {
 			t.Fatalf("the customer's notifications: %+v", out.Notifications)
@@ -263,16 +264,16 @@ func TestTenantProvisioning(t *testing.T) {
 // TestExternalProvisioning: with the built-in provisioner off, a vendor's
 // fulfilment system reports each step; steps only move forward.
 func TestExternalProvisioning(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		f := newChannelFixture(t, db)
 		var created struct {
 			CreateTenant struct{ Tenant struct{ ID string } }
 		}
-		f.a.must(f.tok[f.cust], `mutation($c: ID!) { createTenant(input: {customerId: $c, domain: "woodgrove.example.com"}) { tenant { id } } }`,
+		f.a.Must(f.tok[f.cust], `mutation($c: ID!) { createTenant(input: {customerId: $c, domain: "woodgrove.example.com"}) { tenant { id } } }`,
 			map[string]any{"c": f.cust}, &created)
 		id := created.CreateTenant.Tenant.ID
 		report := func(token, status, reason string) string {
-			res := f.a.do(token, `mutation($id: ID!, $s: TenantStatus!, $r: String) { reportTenantProvisioning(input: {tenantId: $id, status: $s, failureReason: $r}) {
+			res := f.a.Do(token, `mutation($id: ID!, $s: TenantStatus!, $r: String) { reportTenantProvisioning(input: {tenantId: $id, status: $s, failureReason: $r}) {
 				tenant { status } userErrors { code } } }`, map[string]any{"id": id, "s": status, "r": reason})
 			var out struct {
 				ReportTenantProvisioning struct {
@@ -282,8 +283,8 @@ func TestExternalProvisioning(t *testing.T) {
 			}
 			_ = jsonUnmarshal(res.Data, &out)
 			switch {
-			case res.code() != "":
-				return res.code()
+			case res.Code() != "":
+				return res.Code()
 			case len(out.ReportTenantProvisioning.UserErrors) > 0:
 				return out.ReportTenantProvisioning.UserErrors[0].Code
 			}
@@ -309,7 +310,7 @@ func TestExternalProvisioning(t *testing.T) {
 // TestRevokedTokenEndsSubscriptions: revoking the token a subscription was
 // opened with closes it with 4403.
 func TestRevokedTokenEndsSubscriptions(t *testing.T) {
-	db := MustOpen(t, "sqlite")
+	db := testdb.MustOpen(t, "sqlite")
 	cfg := server.Config{}
 	cfg.Websocket.AuthCheckInterval = 50 * time.Millisecond
 	f := newChannelFixtureWith(t, db, cfg)
@@ -319,12 +320,12 @@ func TestRevokedTokenEndsSubscriptions(t *testing.T) {
 			ApiToken struct{ ID string }
 		}
 	}
-	f.a.must(f.tok[f.vendor], `mutation($o: ID!) { createApiToken(input: {organizationId: $o, role: VIEWER, name: "wall"}) { token apiToken { id } } }`,
+	f.a.Must(f.tok[f.vendor], `mutation($o: ID!) { createApiToken(input: {organizationId: $o, role: VIEWER, name: "wall"}) { token apiToken { id } } }`,
 		map[string]any{"o": f.vendor}, &out)
 	c := f.a.dialWS(out.CreateApiToken.Token, false)
 	c.subscribe("1", poSubscription, nil)
 	waitForSubscribers(t, f, 1)
-	f.a.must(f.tok[f.vendor], `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { id } } }`,
+	f.a.Must(f.tok[f.vendor], `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { id } } }`,
 		map[string]any{"id": out.CreateApiToken.ApiToken.ID}, nil)
 	if code := c.closeCode(); code != 4403 {
 		t.Fatalf("close code %d, want 4403", code)

@@ -15,9 +15,9 @@ import (
 // first: the replica reconnects and reads on from its own position.
 func TestDroppedListenerLosesNothing(t *testing.T) {
 	url := testdb.NewPostgres(t)
-	db := openURL(t, url)
+	db := testdb.MustOpenURL(t, url)
 	a := newChannelFixtureWith(t, db, server.Config{DatabaseURL: url})
-	b, _ := newServer(t, openURL(t, url), server.Config{DatabaseURL: url})
+	b, _ := newServer(t, testdb.MustOpenURL(t, url), server.Config{DatabaseURL: url})
 
 	c := a.a.dialWS(a.tok[a.vendor], false)
 	c.subscribe("1", poSubscription, nil)
@@ -51,12 +51,12 @@ func TestDroppedListenerLosesNothing(t *testing.T) {
 // TestProvisionerResumesAfterRestart stops a server while a tenant is being
 // provisioned and starts another on the same database: it finishes the job.
 func TestProvisionerResumesAfterRestart(t *testing.T) {
-	db := MustOpen(t, "sqlite")
+	db := testdb.MustOpen(t, "sqlite")
 	f := newChannelFixtureWith(t, db, server.Config{ProvisionStep: time.Hour}) // never steps
 	var out struct {
 		CreateTenant struct{ Tenant struct{ ID string } }
 	}
-	f.a.must(f.tok[f.cust], `mutation($c: ID!) { createTenant(input: {customerId: $c, domain: "tailspin.example.com"}) { tenant { id } } }`,
+	f.a.Must(f.tok[f.cust], `mutation($c: ID!) { createTenant(input: {customerId: $c, domain: "tailspin.example.com"}) { tenant { id } } }`,
 		map[string]any{"c": f.cust}, &out)
 	f.app.Close()
 
@@ -64,7 +64,7 @@ func TestProvisionerResumesAfterRestart(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var got struct{ Tenant struct{ Status string } }
-		restarted.must(f.tok[f.cust], `query($id: ID!) { tenant(id: $id) { status } }`, map[string]any{"id": out.CreateTenant.Tenant.ID}, &got)
+		restarted.Must(f.tok[f.cust], `query($id: ID!) { tenant(id: $id) { status } }`, map[string]any{"id": out.CreateTenant.Tenant.ID}, &got)
 		if got.Tenant.Status == "ACTIVE" {
 			return
 		}

@@ -19,6 +19,8 @@ import (
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // recorder is a tracer provider that keeps every span in memory.
@@ -31,10 +33,10 @@ func recorder(t *testing.T) (*sdktrace.TracerProvider, *tracetest.InMemoryExport
 
 // send posts a GraphQL request as token with extra headers; the HTTP span
 // ends just after the response is written, so callers wait for it.
-func (a *api) send(token string, header http.Header, query string, vars map[string]any) *response {
-	a.tb.Helper()
+func (a *api) send(token string, header http.Header, query string, vars map[string]any) *testapi.Response {
+	a.TB.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	return a.post(header, token, "application/json", body)
+	return a.Post(header, token, "application/json", body)
 }
 
 // takeTrace waits until the HTTP server span of the last request has ended,
@@ -117,7 +119,7 @@ func everything(s tracetest.SpanStub) string {
 // line names the trace. No span carries a token, the Authorization header
 // or a variable's value, whether sent by POST or in a GET's query string.
 func TestTracing(t *testing.T) {
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		tp, exp := recorder(t)
 		logs := &syncBuffer{}
 		f := newChannelFixtureWith(t, db, server.Config{TracerProvider: tp, Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -220,7 +222,7 @@ func TestTracing(t *testing.T) {
 
 		// A GET carries the query and variables in its URL.
 		q := url.Values{"query": {`query Get($n: String) { purchaseOrders(filter: {search: $n}) { totalCount } }`}, "variables": {`{"n": "` + secret + `"}`}}
-		req, _ := http.NewRequest(http.MethodGet, f.a.url+"?"+q.Encode(), nil)
+		req, _ := http.NewRequest(http.MethodGet, f.a.URL+"?"+q.Encode(), nil)
 		req.Header.Set("Authorization", "Bearer "+f.tok[f.dist])
 		get, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -232,7 +234,7 @@ func TestTracing(t *testing.T) {
 		spanNamed(t, spans, "GET /graphql")
 		spanNamed(t, spans, "query Get")
 
-		secrets := []string{secret, "Bearer", adminToken}
+		secrets := []string{secret, "Bearer", testapi.AdminToken}
 		for _, tok := range f.tok {
 			secrets = append(secrets, tok)
 		}
@@ -256,7 +258,7 @@ func TestTracingOff(t *testing.T) {
 	otel.SetTracerProvider(tp)
 	t.Cleanup(func() { otel.SetTracerProvider(previous) })
 	logs := &syncBuffer{}
-	f := newChannelFixtureWith(t, MustOpen(t, "sqlite"), server.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	f := newChannelFixtureWith(t, testdb.MustOpen(t, "sqlite"), server.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	f.a.send(f.tok[f.vendor], http.Header{"Traceparent": {"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
 		`query Dashboard { purchaseOrders { totalCount } }`, nil)
 	time.Sleep(50 * time.Millisecond) // a span, were one started, ends just after the response
@@ -273,7 +275,7 @@ func TestTracingOff(t *testing.T) {
 // its own.
 func TestTracingPushedEvents(t *testing.T) {
 	tp, exp := recorder(t)
-	f := newChannelFixtureWith(t, MustOpen(t, "sqlite"), server.Config{TracerProvider: tp})
+	f := newChannelFixtureWith(t, testdb.MustOpen(t, "sqlite"), server.Config{TracerProvider: tp})
 	c := f.a.dialWS(f.tok[f.vendor], false)
 	c.subscribe("1", `subscription Orders { purchaseOrderUpdated { purchaseOrder { number customer { name } } } }`, nil)
 	waitForSubscribers(t, f, 1)

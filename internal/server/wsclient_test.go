@@ -27,28 +27,28 @@ type wsMessage struct {
 // dialWS connects and initialises with token; it fails the test unless the
 // server acknowledges.
 func (a *api) dialWS(token string, legacy bool) *wsClient {
-	a.tb.Helper()
+	a.TB.Helper()
 	c := a.dialWSRaw(legacy)
 	c.send(wsMessage{Type: "connection_init", Payload: mustJSON(map[string]any{"Authorization": "Bearer " + token})})
 	if m := c.read(); m.Type != "connection_ack" {
-		a.tb.Fatalf("connection_init answered %+v", m)
+		a.TB.Fatalf("connection_init answered %+v", m)
 	}
 	return c
 }
 
 func (a *api) dialWSRaw(legacy bool) *wsClient {
-	a.tb.Helper()
+	a.TB.Helper()
 	proto := "graphql-transport-ws"
 	if legacy {
 		proto = "graphql-ws"
 	}
 	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
-	conn, res, err := d.Dial(strings.Replace(a.url, "http://", "ws://", 1), http.Header{})
+	conn, res, err := d.Dial(strings.Replace(a.URL, "http://", "ws://", 1), http.Header{})
 	if err != nil {
-		a.tb.Fatalf("dial: %v (%v)", err, res)
+		a.TB.Fatalf("dial: %v (%v)", err, res)
 	}
-	a.tb.Cleanup(func() { conn.Close() })
-	return &wsClient{tb: a.tb, conn: conn, legacy: legacy}
+	a.TB.Cleanup(func() { conn.Close() })
+	return &wsClient{tb: a.TB, conn: conn, legacy: legacy}
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -33,7 +33,7 @@ func TestAudiencesMatchModel(t *testing.T) {
 	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		for i := 0; i < *audienceGraphs; i++ {
-			g := randomChannel(seed+uint64(i), int64(i+1)*1000)
+			g := randomAudienceChannel(seed+uint64(i), int64(i+1)*1000)
 			g.insert(t, db)
 			if err := visibility.Refresh(ctx, db, visibility.Everything()); err != nil {
 				t.Fatal(err)
@@ -46,17 +46,17 @@ func TestAudiencesMatchModel(t *testing.T) {
 	})
 }
 
-type channel struct {
+type audienceChannel struct {
 	seed uint64
 	m    model.Channel
 	orgs []int64
 }
 
-// randomChannel makes a channel whose ids start above base, so the channels
+// randomAudienceChannel makes a channel whose ids start above base, so the channels
 // of one database never share an organization.
-func randomChannel(seed uint64, base int64) *channel {
+func randomAudienceChannel(seed uint64, base int64) *audienceChannel {
 	rng := rand.New(rand.NewPCG(seed, seed^0xa0d1e))
-	g := &channel{seed: seed, m: model.Channel{Kinds: map[int64]domain.OrganizationKind{}}}
+	g := &audienceChannel{seed: seed, m: model.Channel{Kinds: map[int64]domain.OrganizationKind{}}}
 	next := base
 	for _, kind := range []domain.OrganizationKind{domain.KindVendor, domain.KindDistributor, domain.KindReseller, domain.KindCustomer} {
 		for n := 1 + rng.IntN(3); n > 0; n-- {
@@ -108,7 +108,7 @@ func randomChannel(seed uint64, base int64) *channel {
 	return g
 }
 
-func (g *channel) insert(t *testing.T, db *bun.DB) {
+func (g *audienceChannel) insert(t *testing.T, db *bun.DB) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	exec := func(q string, args ...any) {
@@ -127,12 +127,12 @@ func (g *channel) insert(t *testing.T, db *bun.DB) {
 	for _, o := range g.m.Orders {
 		exec(`INSERT INTO purchase_orders (id, number, kind, status, vendor_id, distributor_id, reseller_id, customer_id,
 			recorded_by_organization_id, created_at, updated_at) VALUES (?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.ID, fmt.Sprint("PO-", o.ID), o.Status, o.Vendor, nullable(o.Distributor), nullable(o.Reseller), o.Customer,
+			o.ID, fmt.Sprint("PO-", o.ID), o.Status, o.Vendor, nullableID(o.Distributor), nullableID(o.Reseller), o.Customer,
 			o.RecordedBy, now, now)
 	}
 }
 
-func nullable(id int64) any {
+func nullableID(id int64) any {
 	if id == 0 {
 		return nil
 	}
@@ -161,7 +161,7 @@ func audience(t *testing.T, db *bun.DB, record func(ctx context.Context, tx bun.
 	return got
 }
 
-func (g *channel) checkAudiences(t *testing.T, db *bun.DB) {
+func (g *audienceChannel) checkAudiences(t *testing.T, db *bun.DB) {
 	t.Helper()
 	sees := map[int64]map[int64]bool{}
 	for _, v := range g.orgs {
@@ -202,6 +202,6 @@ func (g *channel) checkAudiences(t *testing.T, db *bun.DB) {
 	}
 }
 
-func (g *channel) describe() string {
+func (g *audienceChannel) describe() string {
 	return fmt.Sprintf("kinds %v\nedges %+v\norders %+v", g.m.Kinds, g.m.Edges, g.m.Orders)
 }

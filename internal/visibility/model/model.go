@@ -119,3 +119,17 @@ func (c *Channel) VisibleOrganizations(org int64) map[int64]bool {
 	}
 	return out
 }
+
+// SeesEdge reports whether org may see the edge e: only when it may see
+// both its ends, so a partner never sees a competitor's edge to a shared
+// customer.
+func (c *Channel) SeesEdge(org int64, e Edge) bool {
+	sees := c.VisibleOrganizations(org)
+	return sees[e.Up] && sees[e.Down]
+}
+
+// SeesTenantOf reports whether org may see the tenants of customer: a
+// tenant is visible with its customer.
+func (c *Channel) SeesTenantOf(org, customer int64) bool {
+	return c.VisibleOrganizations(org)[customer]
+}

@@ -1,6 +1,6 @@
 //go:build race
 
-package server_test
+package visibility_test
 
 // Under the race detector the pure-Go SQLite runs several times slower, so
 // the randomized test checks fewer graphs there: enough to exercise the

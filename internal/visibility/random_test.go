@@ -1,7 +1,8 @@
-package server_test
+package visibility_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -13,11 +14,15 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/auth"
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/orders"
 	"github.com/channelgraph/channelgraph/internal/relay"
+	"github.com/channelgraph/channelgraph/internal/tenants"
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 	"github.com/channelgraph/channelgraph/internal/visibility/model"
 )
 
@@ -38,12 +43,13 @@ func TestVisibilityMatchesModel(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano() % 1e9)
 	}
-	t.Logf("first seed %d; reproduce one graph with: go test ./internal/server -run TestVisibilityMatchesModel -seed S -graphs 1", seed)
-	onEveryDatabase(t, func(t *testing.T, db *bun.DB) {
-		a := newAPI(t, db)
+	t.Logf("first seed %d; reproduce one graph with: go test ./internal/visibility -run TestVisibilityMatchesModel -seed S -graphs 1", seed)
+	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
+		a := testapi.New(t, db)
 		for i := 0; i < *graphsFlag; i++ {
 			g := buildRandomChannel(t, db, seed+uint64(i))
 			g.check(a)
+			g.checkOrganizationFields(a)
 			if t.Failed() {
 				return
 			}
@@ -58,22 +64,28 @@ type randomChannel struct {
 	rng     *rand.Rand
 	ch      *channel.Service
 	ord     *orders.Service
+	ten     *tenants.Service
 	admin   context.Context
 	m       model.Channel
 	names   map[int64]string
 	edgeIDs []int64 // database id of m.Edges[i]
 	tokens  map[int64]string
-	log     []string // what was done, for the reproduction
+	// What the model does not need but the organization fields show.
+	removedBy map[int]int64 // the organization that removed m.Edges[i]
+	tenants   []tenant
+	products  []product
+	log       []string // what was done, for the reproduction
 }
 
 func buildRandomChannel(t *testing.T, db *bun.DB, seed uint64) *randomChannel {
 	g := &randomChannel{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)),
-		ch: channel.New(db), ord: orders.New(db),
-		admin:  domain.WithViewer(context.Background(), &domain.Viewer{IsPlatformAdmin: true}),
-		m:      model.Channel{Kinds: map[int64]domain.OrganizationKind{}},
-		names:  map[int64]string{},
-		tokens: map[int64]string{},
+		ch: channel.New(db), ord: orders.New(db), ten: tenants.New(db),
+		admin:     domain.WithViewer(context.Background(), &domain.Viewer{IsPlatformAdmin: true}),
+		m:         model.Channel{Kinds: map[int64]domain.OrganizationKind{}},
+		names:     map[int64]string{},
+		tokens:    map[int64]string{},
+		removedBy: map[int]int64{},
 	}
 	counts := map[domain.OrganizationKind]int{
 		domain.KindVendor: 1 + g.rng.IntN(2), domain.KindDistributor: g.rng.IntN(3),
@@ -86,13 +98,14 @@ func buildRandomChannel(t *testing.T, db *bun.DB, seed uint64) *randomChannel {
 			g.noError(err, "create organization")
 			g.m.Kinds[org.ID] = kind
 			g.names[org.ID] = fmt.Sprintf("%s%d", kind[:1], i+1)
-			token, err := issueToken(db, org.ID)
+			token, err := auth.IssueForSetup(context.Background(), db, org.ID, domain.RoleOwner, "test")
 			g.noError(err, "issue token")
 			g.tokens[org.ID] = token
 			if kind == domain.KindVendor {
-				_, err := catalog.New(db).CreateProduct(g.admin, catalog.CreateProductInput{
+				p, err := catalog.New(db).CreateProduct(g.admin, catalog.CreateProductInput{
 					VendorID: org.ID, SKU: "SKU-1", Name: "Product", Type: domain.ProductLicense})
 				g.noError(err, "create product")
+				g.products = append(g.products, product{ID: p.ID, Vendor: org.ID})
 			}
 		}
 	}
@@ -113,6 +126,13 @@ func buildRandomChannel(t *testing.T, db *bun.DB, seed uint64) *randomChannel {
 	}
 	for n := g.rng.IntN(6); n > 0 && len(g.m.Orders) > 0; n-- {
 		g.moveOrder(g.rng.IntN(len(g.m.Orders)))
+	}
+	// Tenants before the channel changes, so that some requesters lose
+	// sight of the customer (and of its tenant in their notifications).
+	for _, c := range g.ofKind(domain.KindCustomer) {
+		for n := g.rng.IntN(3); n > 0; n-- {
+			g.createTenant(c)
+		}
 	}
 	// Change the channel under the orders: grants, removals, acceptances, re-invitations.
 	for i := range g.m.Edges {
@@ -241,6 +261,7 @@ func (g *randomChannel) removeEdge(i int) {
 	what := fmt.Sprintf("remove edge %s→%s #%d as %s", g.names[e.Up], g.names[e.Down], g.edgeIDs[i], g.names[actor])
 	if g.expect(err, e.Status != domain.EdgeRemoved, what, domain.CodeConflict, domain.CodeNotFound) {
 		g.m.Edges[i].Status = domain.EdgeRemoved
+		g.removedBy[i] = actor
 	}
 }
 
@@ -349,7 +370,7 @@ func (g *randomChannel) name(id int64) string {
 // reproduction describes the channel as built so far, readably.
 func (g *randomChannel) reproduction() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "reproduce: go test ./internal/server -run TestVisibilityMatchesModel -seed %d -graphs 1\n", g.seed)
+	fmt.Fprintf(&b, "reproduce: go test ./internal/visibility -run TestVisibilityMatchesModel -seed %d -graphs 1\n", g.seed)
 	b.WriteString("organizations:")
 	for _, id := range g.orgs() {
 		fmt.Fprintf(&b, " %s=#%d", g.names[id], id)
@@ -396,7 +417,7 @@ type connection[T any] struct {
 }
 
 // check compares every viewer's answers with the model.
-func (g *randomChannel) check(a *api) {
+func (g *randomChannel) check(a *testapi.Client) {
 	var ids []string
 	for _, o := range g.m.Orders {
 		ids = append(ids, gidOf(relay.TypePurchaseOrder, o.ID))
@@ -420,7 +441,7 @@ func (g *randomChannel) check(a *api) {
 			One           *seenOrder
 			Organizations connection[struct{ ID string }]
 		}
-		a.must(g.tokens[viewer], checkQuery, vars, &got)
+		a.Must(g.tokens[viewer], checkQuery, vars, &got)
 		listed := got.List.Edges
 		for page := got.List; page.PageInfo.HasNextPage; {
 			if len(listed) > len(g.m.Orders) {
@@ -428,7 +449,7 @@ func (g *randomChannel) check(a *api) {
 			}
 			page = connection[seenOrder]{}
 			var next struct{ List connection[seenOrder] }
-			a.must(g.tokens[viewer], checkQuery, map[string]any{"first": vars["first"], "after": got.List.PageInfo.EndCursor, "ids": ids, "one": ids[0]}, &next)
+			a.Must(g.tokens[viewer], checkQuery, map[string]any{"first": vars["first"], "after": got.List.PageInfo.EndCursor, "ids": ids, "one": ids[0]}, &next)
 			page, got.List = next.List, next.List
 			listed = append(listed, page.Edges...)
 		}
@@ -538,4 +559,24 @@ func nodeIDs(tb testing.TB, c connection[struct{ ID string }]) []int64 {
 		out = append(out, rowID(tb, e.Node.ID))
 	}
 	return out
+}
+
+type orgRef struct {
+	ID string `json:"id"`
+}
+
+func rowID(tb testing.TB, gid string) int64 {
+	tb.Helper()
+	_, id, err := relay.ParseGlobalID(gid)
+	if err != nil {
+		tb.Fatalf("bad global id %q: %v", gid, err)
+	}
+	return id
+}
+
+func gidOf(typeName string, id int64) string { return relay.GlobalID(typeName, id) }
+
+func describe(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return strings.TrimSpace(string(b))
 }

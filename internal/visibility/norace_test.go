@@ -1,5 +1,5 @@
 //go:build !race
 
-package server_test
+package visibility_test
 
 const defaultGraphs = 1000
