@@ -52,6 +52,11 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AdvanceTestClockPayload struct {
+		Now        func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	ApiToken struct {
 		CreatedAt    func(childComplexity int) int
 		ExpiresAt    func(childComplexity int) int
@@ -121,6 +126,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcceptChannelEdge         func(childComplexity int, input model.AcceptChannelEdgeInput) int
+		AdvanceTestClock          func(childComplexity int, input model.AdvanceTestClockInput) int
 		CreateAPIToken            func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateChannelEdge         func(childComplexity int, input model.CreateChannelEdgeInput) int
 		CreateOrganization        func(childComplexity int, input model.CreateOrganizationInput) int
@@ -312,6 +318,7 @@ type MutationResolver interface {
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.CreateProductPayload, error)
 	CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.TenantPayload, error)
 	ReportTenantProvisioning(ctx context.Context, input model.ReportTenantProvisioningInput) (*model.TenantPayload, error)
+	AdvanceTestClock(ctx context.Context, input model.AdvanceTestClockInput) (*model.AdvanceTestClockPayload, error)
 }
 type NotificationResolver interface {
 	Tenant(ctx context.Context, obj *domain.Notification) (*domain.Tenant, error)
@@ -393,6 +400,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AdvanceTestClockPayload.now":
+		if e.ComplexityRoot.AdvanceTestClockPayload.Now == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdvanceTestClockPayload.Now(childComplexity), true
+	case "AdvanceTestClockPayload.userErrors":
+		if e.ComplexityRoot.AdvanceTestClockPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdvanceTestClockPayload.UserErrors(childComplexity), true
 
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
@@ -637,6 +657,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptChannelEdge(childComplexity, args["input"].(model.AcceptChannelEdgeInput)), true
+	case "Mutation.advanceTestClock":
+		if e.ComplexityRoot.Mutation.AdvanceTestClock == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_advanceTestClock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdvanceTestClock(childComplexity, args["input"].(model.AdvanceTestClockInput)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -1364,6 +1395,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AcceptChannelEdgeInput", ec.unmarshalInputAcceptChannelEdgeInput),
+			graphql.NewInputUnmarshaler("AdvanceTestClockInput", ec.unmarshalInputAdvanceTestClockInput),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("CreateChannelEdgeInput", ec.unmarshalInputCreateChannelEdgeInput),
 			graphql.NewInputUnmarshaler("CreateOrganizationInput", ec.unmarshalInputCreateOrganizationInput),
@@ -1471,7 +1503,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/core.graphqls" "schema/organizations.graphqls" "schema/channel.graphqls" "schema/tokens.graphqls" "schema/orders.graphqls" "schema/catalog.graphqls" "schema/tenants.graphqls" "schema/subscriptions.graphqls"
+//go:embed "schema/core.graphqls" "schema/organizations.graphqls" "schema/channel.graphqls" "schema/tokens.graphqls" "schema/orders.graphqls" "schema/catalog.graphqls" "schema/tenants.graphqls" "schema/subscriptions.graphqls" "schema/operator.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1491,12 +1523,23 @@ var sources = []*ast.Source{
 	{Name: "schema/catalog.graphqls", Input: sourceData("schema/catalog.graphqls"), BuiltIn: false},
 	{Name: "schema/tenants.graphqls", Input: sourceData("schema/tenants.graphqls"), BuiltIn: false},
 	{Name: "schema/subscriptions.graphqls", Input: sourceData("schema/subscriptions.graphqls"), BuiltIn: false},
+	{Name: "schema/operator.graphqls", Input: sourceData("schema/operator.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AdvanceTestClockPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "now":
+		return ec.fieldContext_AdvanceTestClockPayload_now(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AdvanceTestClockPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdvanceTestClockPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2014,6 +2057,20 @@ func (ec *executionContext) field_Mutation_acceptChannelEdge_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_advanceTestClock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AdvanceTestClockInput, error) {
+			return ec.unmarshalNAdvanceTestClockInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐAdvanceTestClockInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2501,6 +2558,61 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AdvanceTestClockPayload_now(ctx context.Context, field graphql.CollectedField, obj *model.AdvanceTestClockPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdvanceTestClockPayload_now(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Now, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdvanceTestClockPayload_now(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdvanceTestClockPayload", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AdvanceTestClockPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AdvanceTestClockPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdvanceTestClockPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdvanceTestClockPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdvanceTestClockPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *domain.APIToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -4019,6 +4131,50 @@ func (ec *executionContext) fieldContext_Mutation_reportTenantProvisioning(ctx c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reportTenantProvisioning_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_advanceTestClock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_advanceTestClock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdvanceTestClock(ctx, fc.Args["input"].(model.AdvanceTestClockInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdvanceTestClockPayload) graphql.Marshaler {
+			return ec.marshalNAdvanceTestClockPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐAdvanceTestClockPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_advanceTestClock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdvanceTestClockPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_advanceTestClock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7687,6 +7843,48 @@ func UnmarshalAcceptChannelEdgeInput(ctx context.Context, raw any) (model.Accept
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAdvanceTestClockInput(ctx context.Context, obj any) (model.AdvanceTestClockInput, error) {
+	var it model.AdvanceTestClockInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hours"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hours"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hours = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAdvanceTestClockInput unmarshals raw into the AdvanceTestClockInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAdvanceTestClockInput(ctx context.Context, raw any) (model.AdvanceTestClockInput, error) {
+	var out model.AdvanceTestClockInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AdvanceTestClockInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiTokenInput(ctx context.Context, obj any) (model.CreateAPITokenInput, error) {
 	var it model.CreateAPITokenInput
 	if obj == nil {
@@ -8622,6 +8820,44 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var advanceTestClockPayloadImplementors = []string{"AdvanceTestClockPayload"}
+
+func (ec *executionContext) _AdvanceTestClockPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AdvanceTestClockPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, advanceTestClockPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdvanceTestClockPayload")
+		case "now":
+			out.Values[i] = ec._AdvanceTestClockPayload_now(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AdvanceTestClockPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var apiTokenImplementors = []string{"ApiToken", "Node"}
 
 func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *domain.APIToken) graphql.Marshaler {
@@ -9186,6 +9422,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reportTenantProvisioning":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reportTenantProvisioning(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "advanceTestClock":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_advanceTestClock(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -10570,6 +10813,19 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 func (ec *executionContext) unmarshalNAcceptChannelEdgeInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐAcceptChannelEdgeInput(ctx context.Context, v any) (model.AcceptChannelEdgeInput, error) {
 	res, err := ec.unmarshalInputAcceptChannelEdgeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAdvanceTestClockInput2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐAdvanceTestClockInput(ctx context.Context, v any) (model.AdvanceTestClockInput, error) {
+	res, err := ec.unmarshalInputAdvanceTestClockInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAdvanceTestClockPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐAdvanceTestClockPayload(ctx context.Context, sel ast.SelectionSet, v *model.AdvanceTestClockPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdvanceTestClockPayload!")
+		return graphql.Null
+	}
+	return ec._AdvanceTestClockPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -16,6 +16,18 @@ type AcceptChannelEdgeInput struct {
 	ChannelEdgeID string `json:"channelEdgeId"`
 }
 
+type AdvanceTestClockInput struct {
+	// How far to move the clock forward, in hours: 1 to 87600 (ten years).
+	Hours int `json:"hours"`
+}
+
+type AdvanceTestClockPayload struct {
+	// The server's time after the move; null when it was refused.
+	Now *time.Time `json:"now,omitempty"`
+	// Why the move was refused (BAD_USER_INPUT on hours out of range).
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type ChannelEdgeEdge struct {
 	Cursor string              `json:"cursor"`
 	Node   *domain.ChannelEdge `json:"node"`
