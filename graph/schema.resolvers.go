@@ -438,7 +438,7 @@ func (r *subscriptionResolver) PurchaseOrderUpdated(ctx context.Context, after *
 	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.PurchaseOrderEvent, error) {
 		obj, err := r.Orders.ForEvent(ctx, ev)
 		return eventOf(obj, err, func(po *domain.PurchaseOrder) *model.PurchaseOrderEvent {
-			return &model.PurchaseOrderEvent{Cursor: push.Cursor(ev.ID), PurchaseOrder: po}
+			return &model.PurchaseOrderEvent{Cursor: push.Cursor(ev), PurchaseOrder: po}
 		})
 	})
 }
@@ -448,7 +448,7 @@ func (r *subscriptionResolver) TenantProvisioningUpdated(ctx context.Context, af
 	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.TenantEvent, error) {
 		obj, err := r.Tenancy.ForEvent(ctx, ev)
 		return eventOf(obj, err, func(t *domain.Tenant) *model.TenantEvent {
-			return &model.TenantEvent{Cursor: push.Cursor(ev.ID), Tenant: t}
+			return &model.TenantEvent{Cursor: push.Cursor(ev), Tenant: t}
 		})
 	})
 }
@@ -458,7 +458,7 @@ func (r *subscriptionResolver) ChannelEdgeUpdated(ctx context.Context, after *st
 	return push.Stream(ctx, func(ctx context.Context, ev events.Event) (*model.ChannelEdgeEvent, error) {
 		obj, err := r.Channel.EdgeForEvent(ctx, ev)
 		return eventOf(obj, err, func(e *domain.ChannelEdge) *model.ChannelEdgeEvent {
-			return &model.ChannelEdgeEvent{Cursor: push.Cursor(ev.ID), ChannelEdge: e}
+			return &model.ChannelEdgeEvent{Cursor: push.Cursor(ev), ChannelEdge: e}
 		})
 	})
 }

@@ -201,11 +201,11 @@ func (h *Hub) replay(ctx context.Context, m *member, req Request, t events.Type,
 			break
 		}
 		for _, ev := range evs {
-			if ev.ID > joinedAt {
+			if ev.Position > joinedAt {
 				after = joinedAt
 				break
 			}
-			after = ev.ID
+			after = ev.Position
 			payload, send, alive := p.run(ev)
 			if !alive {
 				return
