@@ -38,6 +38,10 @@ type member struct {
 	pending bool // replaying: what the group sends is buffered instead
 	buffer  [][]byte
 	ended   bool
+	// replays is the position the member's replay runs to: the group may
+	// still hold events at or below it, queued before the member joined,
+	// which the replay sends and the group therefore must not.
+	replays int64
 }
 
 var rootFieldTypes = map[string]events.Type{
@@ -76,8 +80,11 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 		g = h.startGroup(key, eventType, rc, viewer)
 		h.groups[key] = g
 	}
-	m := &member{sink: sink, group: g, pending: after != nil}
 	joinedAt := h.lastDispatched
+	m := &member{sink: sink, group: g, pending: after != nil}
+	if after != nil {
+		m.replays = joinedAt
+	}
 	g.mu.Lock()
 	g.members[m] = struct{}{}
 	g.mu.Unlock()
@@ -155,17 +162,17 @@ func (g *group) run(ctx context.Context, p *pipeline) {
 			return
 		}
 		if send {
-			g.broadcast(payload)
+			g.broadcast(ev.Position, payload)
 		}
 	}
 }
 
-func (g *group) broadcast(payload []byte) {
+func (g *group) broadcast(position int64, payload []byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for m := range g.members {
 		switch {
-		case m.ended:
+		case m.ended, position <= m.replays:
 		case m.pending && len(m.buffer) >= maxPending:
 			m.ended = true
 			m.sink.Error(tooFarBehind)
