@@ -38,9 +38,10 @@ type member struct {
 	pending bool // replaying: what the group sends is buffered instead
 	buffer  [][]byte
 	ended   bool
-	// replays is the position the member's replay runs to: the group may
-	// still hold events at or below it, queued before the member joined,
-	// which the replay sends and the group therefore must not.
+	// replays is the position the member has or will have from elsewhere:
+	// its cursor, or the end of its replay, where the group may still hold
+	// events queued before the member joined. The group sends it nothing at
+	// or below it.
 	replays int64
 }
 
@@ -83,7 +84,10 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 	joinedAt := h.lastDispatched
 	m := &member{sink: sink, group: g, pending: after != nil}
 	if after != nil {
-		m.replays = joinedAt
+		// A cursor from a replica further along than this one is ahead of
+		// joinedAt: then nothing is replayed, and the group must send only
+		// what comes after the cursor.
+		m.replays = max(joinedAt, *after)
 	}
 	g.mu.Lock()
 	g.members[m] = struct{}{}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/uptrace/bun"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -32,14 +33,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 func TestResumeSeamWhileTheGroupLags(t *testing.T) {
 	db := testdb.MustOpen(t, "sqlite")
 	ctx := context.Background()
-	log := []events.Event{}
-	for pos := int64(1); pos <= 6; pos++ {
-		ev := events.Event{Type: events.PurchaseOrderUpdated, ObjectID: pos, Snapshot: "{}", CreatedAt: domain.Now(), Position: pos}
-		if _, err := db.NewInsert().Model(&ev).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		log = append(log, ev)
-	}
+	log := appendEvents(t, db, 6)
 	release := make(chan struct{})
 	h := New(executor.New(newCursorSchema(t, release)), db, func(ctx context.Context) context.Context { return ctx },
 		slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
@@ -64,6 +58,45 @@ func TestResumeSeamWhileTheGroupLags(t *testing.T) {
 	if got, want := resumed.positions(t), []int64{3, 4, 5, 6}; !slices.Equal(got, want) {
 		t.Fatalf("resumed after position 2, received positions %v; want %v", got, want)
 	}
+}
+
+// TestResumeAheadOfThisReplica: a subscriber resumes with a cursor another
+// replica handed out, further along than this replica has read the log.
+// Nothing is to be replayed, and this replica must not send again what the
+// cursor says the subscriber has (it did: everything between its own
+// position and the cursor, when replicas were killed under load).
+func TestResumeAheadOfThisReplica(t *testing.T) {
+	db := testdb.MustOpen(t, "sqlite")
+	log := appendEvents(t, db, 3)
+	unstalled := make(chan struct{})
+	close(unstalled)
+	h := New(executor.New(newCursorSchema(t, unstalled)), db, func(ctx context.Context) context.Context { return ctx },
+		slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
+	resumed := &sink{}
+	op := Request{Query: `subscription($after: String) { purchaseOrderUpdated(after: $after) }`,
+		Variables: map[string]any{"after": Cursor(log[1])}}
+	stop := h.Start(context.WithValue(context.Background(), subscriberKey{}, true), op, resumed)
+	defer stop()
+	waitReplayed(t, h)
+	_ = h.Dispatch(context.Background(), log) // this replica catches up
+	resumed.waitFor(t, 1)
+	time.Sleep(50 * time.Millisecond) // for anything wrongly sent after it
+	if got := resumed.positions(t); !slices.Equal(got, []int64{3}) {
+		t.Fatalf("resumed after position 2 on a replica at 0, received positions %v; want [3]", got)
+	}
+}
+
+// appendEvents puts n purchase-order events at positions 1…n in the log.
+func appendEvents(t *testing.T, db *bun.DB, n int64) []events.Event {
+	var log []events.Event
+	for pos := int64(1); pos <= n; pos++ {
+		ev := events.Event{Type: events.PurchaseOrderUpdated, ObjectID: pos, Snapshot: "{}", CreatedAt: domain.Now(), Position: pos}
+		if _, err := db.NewInsert().Model(&ev).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, ev)
+	}
+	return log
 }
 
 // waitReplayed waits until no member of any group is replaying.
