@@ -70,3 +70,11 @@ bench:
 ## minute, no peer needed. BENCH_FLAGS='-page-bench-server PATH' measures another build of channelgraph.
 bench-placing:
 	$(GO) test -count=1 -timeout 20m -run TestPlacingConcurrently ./internal/pagebench -v -page-bench-placing $(BENCH_FLAGS)
+
+## soak: two replicas on one PostgreSQL, each SIGKILLed in turn SOAK_KILLS times while 12 writers
+## record orders and 18 subscribers resume from their last cursor; fails on any event missing,
+## duplicated or out of order (make test runs a short version: 4 kills, 6 writers, 8 subscribers)
+SOAK_KILLS ?= 20
+soak:
+	$(GO) test -count=1 -timeout 30m -run TestSoakReplicasKilledUnderLoad ./internal/e2e -v \
+		-soak-kills $(SOAK_KILLS) -soak-every 3s -soak-writers 12 -soak-subscribers 18
