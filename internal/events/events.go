@@ -17,11 +17,12 @@
 // lock is held through that commit, so each run's positions become visible
 // after the previous run's and above them: a reader that has seen position
 // N+1 has seen N, and positions never go backwards. An event that commits
-// late is numbered by the next run, after everything read so far. Events of
-// one object keep their commit order: every writer locks the object's row
-// before it appends, so the later transaction's insert, hence its id, comes
-// after the earlier one committed, and a run that sees the later event sees
-// the earlier one too.
+// late is numbered by the next run, after everything read so far. A
+// transaction that appends after another has committed gets a higher id
+// (the identity sequence only grows), and any run that sees it committed
+// sees the earlier one too, so its position is higher as well. Events of one
+// object are such a pair: every writer locks the object's row before it
+// appends, so a later writer's insert waits for the earlier one's commit.
 //
 // SQLite has one writer at a time, so ids already follow commit order and
 // Append gives position = id in the appending transaction.

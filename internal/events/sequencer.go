@@ -17,6 +17,7 @@ const maxSequenced = 5000
 // it at any time; concurrent runs take turns (see the package doc for why
 // that keeps readers from skipping).
 func Sequence(ctx context.Context, db *bun.DB) (int, error) {
+	ctx = context.WithValue(ctx, sequencing{}, true)
 	// Most wake-ups find nothing to do (another replica's run took it): a
 	// probe of the small partial index, without taking the lock.
 	var pending bool
@@ -27,7 +28,7 @@ func Sequence(ctx context.Context, db *bun.DB) (int, error) {
 		return 0, nil
 	}
 	var n int
-	err := db.RunInTx(withoutWake(ctx), nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Held through this transaction's commit: the next run reads the
 		// highest position only after this one's are visible.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", sequenceLockKey); err != nil {
@@ -57,10 +58,11 @@ func Sequence(ctx context.Context, db *bun.DB) (int, error) {
 	return n, nil
 }
 
-// withoutWake marks the sequencer's own transaction, whose commit need not
-// wake the sequencer again.
-func withoutWake(ctx context.Context) context.Context {
-	return context.WithValue(ctx, sequencing{}, true)
-}
-
+// sequencing marks the sequencer's statements: its commit need not wake the
+// sequencer again, and InSequencer tells them apart.
 type sequencing struct{}
+
+// InSequencer reports whether a query hook's ctx is the sequencer's:
+// background work any commit may set off, which a count of what a request
+// costs leaves out.
+func InSequencer(ctx context.Context) bool { return ctx.Value(sequencing{}) != nil }

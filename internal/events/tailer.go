@@ -241,7 +241,7 @@ type commitHook struct{ t *Tailer }
 func (h commitHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
 
 func (h commitHook) AfterQuery(ctx context.Context, ev *bun.QueryEvent) {
-	if ev.Err == nil && ev.Query == "COMMIT" && ctx.Value(sequencing{}) == nil {
+	if ev.Err == nil && ev.Query == "COMMIT" && !InSequencer(ctx) {
 		h.t.committed()
 	}
 }
