@@ -255,3 +255,39 @@ func TestTailerDeliversEveryEventOnceInOrder(t *testing.T) {
 		check("slow", wait(&slow, "slow"))
 	})
 }
+
+// TestEventsOfAReplicaThatDiedGetPositions: an event committed through a
+// replica that never sequenced it (here: a connection pool with no tailer,
+// as if its process died right after the commit) is still given a position
+// by another replica's sequencer, and delivered there.
+func TestEventsOfAReplicaThatDiedGetPositions(t *testing.T) {
+	url := testdb.NewPostgres(t)
+	dead, alive := testdb.MustOpenURL(t, url), testdb.MustOpenURL(t, url)
+	ids := edges(t, dead, 1)
+	tailer, err := events.NewTailer(context.Background(), alive, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tailer.PollInterval = 50 * time.Millisecond
+	got := make(chan events.Event, 1)
+	tailer.Attach("test", 0, func(_ context.Context, evs []events.Event) error {
+		for _, ev := range evs {
+			got <- ev
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); tailer.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	commitChange(t, dead, ids[0], "orphan")
+	select {
+	case ev := <-got:
+		if markOf(t, ev) != "orphan" || ev.Position != 1 {
+			t.Fatalf("delivered %+v, want the orphan at position 1", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event of a replica that died before sequencing was not delivered within 5 s")
+	}
+}
