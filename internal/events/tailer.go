@@ -59,10 +59,10 @@ func NewTailer(ctx context.Context, db *bun.DB, url string, log *slog.Logger) (*
 }
 
 // Attach adds a consumer that receives every event after position from, in
-// order, in batches, on a goroutine of its own. A batch deliver fails is
-// offered again (after a pause) until it succeeds or the tailer stops; a
-// consumer that must never miss events should therefore only fail when
-// retrying can help.
+// order, in batches, on a goroutine of its own; it may be called before or
+// while Run runs. The tailer never skips a batch: one that deliver fails is
+// offered again on the next wake-up or poll, until it succeeds or the
+// tailer stops.
 func (t *Tailer) Attach(name string, from int64, deliver func(context.Context, []Event) error) *Consumer {
 	c := &Consumer{name: name, deliver: deliver, wake: make(chan struct{}, 1)}
 	c.last.Store(from)
