@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test fuzz generate check-generated lint random bench bench-push clean
+.PHONY: run build test fuzz generate check-generated lint random bench bench-placing bench-push soak clean
 
 ## run: build and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
 run:
@@ -64,3 +64,17 @@ PEER_DIR ?= $(abspath ../shared/peers/postgraphile)
 BENCH_FLAGS ?=
 bench:
 	$(GO) test -count=1 -timeout 120m -run TestPageBenchmark ./internal/pagebench -v -page-bench -page-bench-peer $(PEER_DIR) $(BENCH_FLAGS)
+
+## bench-placing: only make bench's placing-at-c=16 write case (sixteen independent vendors placing
+## orders over 16 connections on a fresh database: orders/s, p50/p99, backends waiting on locks); under a
+## minute, no peer needed. BENCH_FLAGS='-page-bench-server PATH' measures another build of channelgraph.
+bench-placing:
+	$(GO) test -count=1 -timeout 20m -run TestPlacingConcurrently ./internal/pagebench -v -page-bench-placing $(BENCH_FLAGS)
+
+## soak: two replicas on one PostgreSQL, each SIGKILLed in turn SOAK_KILLS times while 12 writers
+## record orders and 18 subscribers resume from their last cursor; fails on any event missing,
+## duplicated or out of order (make test runs a short version: 4 kills, 6 writers, 8 subscribers)
+SOAK_KILLS ?= 20
+soak:
+	$(GO) test -count=1 -timeout 30m -run TestSoakReplicasKilledUnderLoad ./internal/e2e -v \
+		-soak-kills $(SOAK_KILLS) -soak-every 3s -soak-writers 12 -soak-subscribers 18

@@ -94,31 +94,44 @@ type wsMessage struct {
 // acknowledges the connection.
 func subscribe(t *testing.T, wsURL, token, after string) *wsSubscriber {
 	t.Helper()
+	s, err := subscribeErr(t, wsURL, token, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// subscribeErr is subscribe for any goroutine.
+func subscribeErr(t *testing.T, wsURL, token, after string) (*wsSubscriber, error) {
 	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
 	conn, res, err := d.Dial(wsURL, http.Header{})
 	if err != nil {
-		t.Fatalf("dialling %s: %v (%v)", wsURL, err, res)
+		return nil, fmt.Errorf("dialling %s: %v (%v)", wsURL, err, res)
 	}
 	if p := conn.Subprotocol(); p != "graphql-transport-ws" {
 		conn.Close()
-		t.Fatalf("the server chose subprotocol %q", p)
+		return nil, fmt.Errorf("the server chose subprotocol %q", p)
 	}
 	s := &wsSubscriber{conn: conn, events: make(chan event, 1000), done: make(chan struct{})}
-	t.Cleanup(s.close)
-
+	fail := func(err error) (*wsSubscriber, error) {
+		conn.Close()
+		return nil, err
+	}
 	init, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
-	s.write(t, wsMessage{Type: "connection_init", Payload: init})
+	if err := s.write(wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		return fail(err)
+	}
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		var m wsMessage
 		if err := conn.ReadJSON(&m); err != nil {
-			t.Fatalf("waiting for connection_ack: %v", err)
+			return fail(fmt.Errorf("waiting for connection_ack: %v", err))
 		}
 		if m.Type == "connection_ack" {
 			break
 		}
 		if m.Type != "ping" && m.Type != "pong" {
-			t.Fatalf("connection_init answered %s %s", m.Type, m.Payload)
+			return fail(fmt.Errorf("connection_init answered %s %s", m.Type, m.Payload))
 		}
 	}
 	_ = conn.SetReadDeadline(time.Time{})
@@ -127,17 +140,20 @@ func subscribe(t *testing.T, wsURL, token, after string) *wsSubscriber {
 		vars["after"] = after
 	}
 	payload, _ := json.Marshal(map[string]any{"query": poSubscription, "variables": vars})
-	s.write(t, wsMessage{ID: "po", Type: "subscribe", Payload: payload})
+	if err := s.write(wsMessage{ID: "po", Type: "subscribe", Payload: payload}); err != nil {
+		return fail(err)
+	}
 	go s.read()
-	return s
+	t.Cleanup(s.close)
+	return s, nil
 }
 
-func (s *wsSubscriber) write(t *testing.T, m wsMessage) {
-	t.Helper()
+func (s *wsSubscriber) write(m wsMessage) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if err := s.conn.WriteJSON(m); err != nil {
-		t.Fatalf("writing %s: %v", m.Type, err)
+		return fmt.Errorf("writing %s: %v", m.Type, err)
 	}
+	return nil
 }
 
 // read runs until the connection ends. After the subscribe message only this

@@ -168,12 +168,13 @@ func numbersOf(evs []event) []string {
 	return s
 }
 
-// writer records orders P-1, P-2, … one at a time through the server at
-// target, retrying each until it is acknowledged.
+// writer records orders P-1, P-2, … (or its prefix's) one at a time through
+// the server at target, retrying each until it is acknowledged.
 type writer struct {
 	ch     channel
 	c      *client
 	target atomic.Value // string: the GraphQL URL of the server running now
+	prefix string       // of the order numbers; "P" when empty
 
 	acked    atomic.Int64 // orders acknowledged so far
 	failures atomic.Int64 // attempts that failed (server down, or died under them)
@@ -212,7 +213,11 @@ func (w *writer) run() error {
 			return nil
 		default:
 		}
-		number := fmt.Sprintf("P-%d", i)
+		prefix := w.prefix
+		if prefix == "" {
+			prefix = "P"
+		}
+		number := fmt.Sprintf("%s-%d", prefix, i)
 		deadline := time.Now().Add(giveUp)
 		for {
 			ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)

@@ -126,7 +126,7 @@ func TestPageBenchmark(t *testing.T) {
 	}
 	b.tokens = tokens
 
-	bin := buildServer(t, b.dir)
+	bin := serverBinary(t, b.dir)
 	ours := startServer(t, bin, b.oursURL, b.dir, "channelgraph")
 	peer := b.startPeer(ctx)
 	b.sanity(ours, peer)
@@ -186,10 +186,15 @@ func TestPageBenchmark(t *testing.T) {
 		writes = b.measureWrites(ctx, ours)
 	}
 	ours.stop()
+	var placing *placingResult
+	if measuring("writes") {
+		r := measurePlacing(t, bin, b.dir)
+		placing = &r
+	}
 	if measuring("sqlite") {
 		b.measureSQLite(ctx, bin, body, add)
 	}
-	report := b.report(writes)
+	report := b.report(writes, placing)
 	fmt.Println(report)
 	if err := os.WriteFile(filepath.Join(b.dir, "results.md"), []byte(report), 0o644); err != nil {
 		t.Fatal(err)
@@ -404,6 +409,10 @@ func waitFor(t *testing.T, url string, req func() (*http.Request, error)) {
 }
 
 func post(url, body string, header ...string) ([]byte, error) {
+	return postWith(http.DefaultClient, url, body, header...)
+}
+
+func postWith(client *http.Client, url, body string, header ...string) ([]byte, error) {
 	r, err := http.NewRequest("POST", url, strings.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -412,7 +421,7 @@ func post(url, body string, header ...string) ([]byte, error) {
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(r)
+	resp, err := client.Do(r)
 	if err != nil {
 		return nil, err
 	}

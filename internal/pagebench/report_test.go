@@ -25,7 +25,7 @@ func (b *bench) find(system string, v viewer) *result {
 	return nil
 }
 
-func (b *bench) report(writes []writeResult) string {
+func (b *bench) report(writes []writeResult, placing *placingResult) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "## make bench: the first page of 50 purchase orders with totalCount\n\n")
 	fmt.Fprintf(&s, "%d purchase orders; concurrency %d, %v warm-up, %v measured, median of %d runs (min–max); p50/p99 from the median run.\n",
@@ -81,6 +81,9 @@ func (b *bench) report(writes []writeResult) string {
 		for _, w := range writes {
 			fmt.Fprintf(&s, "| %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |\n", w.what, w.system, w.n, w.p50, w.p90, w.p99, w.max, w.note)
 		}
+	}
+	if placing != nil {
+		s.WriteString("\n" + placingReport(*placing))
 	}
 	s.WriteString("\n" + machine() + "\n")
 	return s.String()

@@ -20,6 +20,10 @@
 // "pending": the group buffers what it would have sent. The subscriber then
 // replays, through a private execution of its own, the events after its
 // cursor up to J, the last event the hub had dispatched when it joined;
-// every later event reaches the group, hence its buffer. Flushing the buffer
+// every later event reaches the group, hence its buffer. The group may
+// still have events up to J queued when the member joins; it sends the
+// member none at or below J, which the replay sends. A cursor handed out by
+// a replica further along than this one may be beyond J: then nothing is
+// replayed and the group sends nothing up to the cursor. Flushing the buffer
 // then continues live with no gap and no duplicate at the seam.
 package push

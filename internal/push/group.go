@@ -38,6 +38,11 @@ type member struct {
 	pending bool // replaying: what the group sends is buffered instead
 	buffer  [][]byte
 	ended   bool
+	// replays is the position the member has or will have from elsewhere:
+	// its cursor, or the end of its replay, where the group may still hold
+	// events queued before the member joined. The group sends it nothing at
+	// or below it.
+	replays int64
 }
 
 // subscribe joins a client to its group, creating the group if needed, and
@@ -70,8 +75,14 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 		g = h.startGroup(key, kind, rc, viewer)
 		h.groups[key] = g
 	}
-	m := &member{sink: sink, group: g, pending: after != nil}
 	joinedAt := h.lastDispatched
+	m := &member{sink: sink, group: g, pending: after != nil}
+	if after != nil {
+		// A cursor from a replica further along than this one is ahead of
+		// joinedAt: then nothing is replayed, and the group must send only
+		// what comes after the cursor.
+		m.replays = max(joinedAt, *after)
+	}
 	g.mu.Lock()
 	g.members[m] = struct{}{}
 	g.mu.Unlock()
@@ -149,17 +160,17 @@ func (g *group) run(ctx context.Context, p *pipeline) {
 			return
 		}
 		if send {
-			g.broadcast(payload)
+			g.broadcast(ev.Position, payload)
 		}
 	}
 }
 
-func (g *group) broadcast(payload []byte) {
+func (g *group) broadcast(position int64, payload []byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for m := range g.members {
 		switch {
-		case m.ended:
+		case m.ended, position <= m.replays:
 		case m.pending && len(m.buffer) >= maxPending:
 			m.ended = true
 			m.sink.Error(tooFarBehind)
@@ -195,11 +206,11 @@ func (h *Hub) replay(ctx context.Context, m *member, req Request, kind *events.K
 			break
 		}
 		for _, ev := range evs {
-			if ev.ID > joinedAt {
+			if ev.Position > joinedAt {
 				after = joinedAt
 				break
 			}
-			after = ev.ID
+			after = ev.Position
 			payload, send, alive := p.run(ev)
 			if !alive {
 				return

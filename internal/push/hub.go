@@ -43,8 +43,9 @@ type Hub struct {
 	lastDispatched int64
 }
 
-// New returns a hub executing operations with exec. Call Dispatch with each
-// batch of new events, in order (from events.Tailer.Run).
+// New returns a hub executing operations with exec, whose log reading starts
+// after position head. Call Dispatch with each batch of new events, in order
+// (as an events.Tailer consumer).
 func New(exec *executor.Executor, db *bun.DB, perRequest func(context.Context) context.Context, log *slog.Logger, head int64) *Hub {
 	return &Hub{exec: exec, db: db, perRequest: perRequest, log: log, groups: map[groupKey]*group{}, lastDispatched: head}
 }
@@ -93,18 +94,20 @@ func (h *Hub) prepare(ctx context.Context, req Request) (*graphql.OperationConte
 	return rc, nil
 }
 
-// Dispatch hands new events, in order, to the groups subscribed to their type.
-func (h *Hub) Dispatch(evs []events.Event) {
+// Dispatch hands new events, in order, to the groups subscribed to their
+// type. It has the signature of an events.Tailer consumer, and never fails.
+func (h *Hub) Dispatch(_ context.Context, evs []events.Event) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ev := range evs {
-		h.lastDispatched = ev.ID
+		h.lastDispatched = ev.Position
 		for _, g := range h.groups {
 			if g.kind.Type == ev.Type {
 				g.enqueue(ev)
 			}
 		}
 	}
+	return nil
 }
 
 // Subscribers counts live subscribers and groups (for tests and metrics).
@@ -117,8 +120,9 @@ func (h *Hub) Subscribers() (members, groups int) {
 	return members, len(h.groups)
 }
 
-// Cursor is the opaque cursor of an event.
-func Cursor(id int64) string { return relay.Cursor("events", id) }
+// Cursor is the opaque cursor of an event: its position in the log (see
+// internal/events), which is what `after` replays from.
+func Cursor(ev events.Event) string { return relay.Cursor("events", ev.Position) }
 
 // parseCursor decodes an event cursor.
 func parseCursor(c string) (int64, error) {

@@ -84,7 +84,7 @@ func Stream[T, E any](ctx context.Context, wrap func(cursor string, obj *T) *E) 
 			switch {
 			case err == nil:
 				if t, ok := obj.(*T); ok {
-					v = wrap(Cursor(ev.ID), t)
+					v = wrap(Cursor(ev), t)
 				} else {
 					p.log.Error("a pushed event's object is not what its field streams", "type", ev.Type, "event", ev.ID)
 				}

@@ -6,6 +6,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/push"
 	"github.com/channelgraph/channelgraph/internal/testapi"
 	"github.com/channelgraph/channelgraph/internal/testdb"
@@ -44,7 +45,7 @@ func TestReplayReachesOnlyTheAudienceAtCommit(t *testing.T) {
 		a.MustSetView(testapi.AdminToken, before, true) // the old edge changes again, now in the distributor's sight
 
 		token := a.MustToken(distID, domain.RoleOwner)
-		from := map[string]any{"after": push.Cursor(0)}
+		from := map[string]any{"after": push.Cursor(events.Event{})}
 		c := a.dialWS(token, false)
 		c.subscribe("tenants", `subscription($after: String) { tenantProvisioningUpdated(after: $after) { tenant { domain } } }`, from)
 		c.subscribe("edges", `subscription($after: String) { channelEdgeUpdated(after: $after) {

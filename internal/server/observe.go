@@ -150,7 +150,7 @@ func (s *Server) registerGauges(reg prometheus.Registerer) {
 			if err != nil {
 				return -1
 			}
-			return float64(head - s.tailer.Last())
+			return float64(head - s.pushed.Last())
 		}),
 	)
 }

@@ -7,6 +7,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -93,6 +94,7 @@ type Server struct {
 	db      *bun.DB
 	handler http.Handler
 	tailer  *events.Tailer
+	pushed  *events.Consumer // the hub's reading of the log
 	hub     *push.Hub
 	ws      *wstransport.Transport
 	prov    *tenants.Provisioner
@@ -148,11 +150,16 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	head, err := events.Head(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("server: reading the event log's head: %w", err)
+	}
 	withLoaders := func(ctx context.Context) context.Context {
 		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, loaders.EventWait))
 	}
 	s := &Server{cfg: cfg, db: db, tailer: tailer,
-		hub: push.New(exec, db, withLoaders, cfg.Logger, tailer.Last())}
+		hub: push.New(exec, db, withLoaders, cfg.Logger, head)}
+	s.pushed = tailer.Attach("push", head, s.hub.Dispatch)
 	if cfg.ProvisionStep > 0 {
 		s.prov = tenants.NewProvisioner(resolver.Tenancy, cfg.ProvisionStep, cfg.Logger)
 	}
@@ -248,15 +255,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Hub exposes the push hub (for tests and metrics).
 func (s *Server) Hub() *push.Hub { return s.hub }
 
-// Start runs the background work until Close: tailing the event log into
-// the push hub, and the built-in provisioner when configured.
+// Start runs the background work until Close: sequencing and tailing the
+// event log into the push hub, and the built-in provisioner when configured.
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.tailer.Run(ctx, s.hub.Dispatch)
+		s.tailer.Run(ctx)
 	}()
 	if s.prov != nil {
 		s.wg.Add(1)

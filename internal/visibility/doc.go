@@ -19,9 +19,10 @@
 // from the edges and the purchase-order index (RestrictOrganizations,
 // RestrictEdges).
 //
-// Pushed events (SPEC §7.3): RecordAudience copies who may see an order as
-// its event commits, from the same index, and RestrictToAudience keeps an
-// event from anyone who could not.
+// Pushed events (SPEC §7.3, §8.8): the audiences (audience.go) record, as
+// an event commits, who may see its object then — an order's from the
+// index, an organization's or an edge's by SPEC §1.5 read backwards — and
+// RestrictToAudience keeps an event from anyone who could not.
 //
 // The reference model in the model subpackage states the same rules in plain
 // Go; the randomized tests compare the two over many random channels.
