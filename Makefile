@@ -14,10 +14,10 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/channelgraph ./cmd/channelgraph
 
 ## test: every test, with the race detector, on SQLite and on a real PostgreSQL; then the
-## randomized visibility test at 1,000 graphs per database without it (under -race it runs 150)
+## randomized visibility test at 500 graphs per database without it (under -race it runs 50)
 test:
 	$(GO) test -race -count=1 -timeout 30m ./...
-	$(GO) test -count=1 -timeout 30m -run TestVisibilityMatchesModel ./internal/visibility -graphs 1000
+	$(GO) test -count=1 -timeout 30m -run TestVisibilityMatchesModel ./internal/visibility -graphs 500
 
 ## random: the randomized visibility test at length (RANDOM_GRAPHS graphs per database)
 RANDOM_GRAPHS ?= 20000

@@ -29,9 +29,12 @@ func Sequence(ctx context.Context, db *bun.DB) (int, error) {
 	}
 	var n int
 	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// Held through this transaction's commit: the next run reads the
-		// highest position only after this one's are visible.
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", sequenceLockKey); err != nil {
+		// The lock is held through this transaction's commit: the next run
+		// reads the highest position only after this one's are visible. A
+		// replica that hangs holding it would stall every replica's
+		// positions, so the server ends this transaction if it sits idle.
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('idle_in_transaction_session_timeout', '5s', true), pg_advisory_xact_lock(?)",
+			sequenceLockKey); err != nil {
 			return err
 		}
 		// One statement, so one snapshot, taken after the lock: the events
