@@ -141,7 +141,7 @@ func (s *Service) ProductsByID(ctx context.Context, ids []int64) (map[int64]*dom
 			Column("p.id", "p.vendor_id", "p.sku", "p.name", "p.type", "p.created_at").
 			ColumnExpr("CASE WHEN ? THEN p.list_price_amount END AS list_price_amount", shown).
 			ColumnExpr("CASE WHEN ? THEN p.list_price_currency END AS list_price_currency", shown).
-			Where("p.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			Where("p.id IN (?)", database.IDs(ids)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("catalog: reading products: %w", err)
 		}
 	}

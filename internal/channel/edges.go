@@ -189,7 +189,7 @@ func (s *Service) ChannelEdgesByID(ctx context.Context, ids []int64) (map[int64]
 	}
 	var edges []domain.ChannelEdge
 	if len(ids) > 0 {
-		q := database.Conn(ctx, s.db).NewSelect().Model(&edges).Where("e.id IN (?)", bun.In(ids))
+		q := database.Conn(ctx, s.db).NewSelect().Model(&edges).Where("e.id IN (?)", database.IDs(ids))
 		if err := visibility.RestrictEdges(q, viewer).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("channel: reading edges: %w", err)
 		}
@@ -220,7 +220,7 @@ func (s *Service) edgesOf(ctx context.Context, viewer *domain.Viewer, orgIDs []i
 	if !f.Downstream {
 		self, other = other, self
 	}
-	q := database.Conn(ctx, s.db).NewSelect().TableExpr("channel_edges AS e").Where("? IN (?)", self, bun.In(orgIDs))
+	q := database.Conn(ctx, s.db).NewSelect().TableExpr("channel_edges AS e").Where("? IN (?)", self, database.IDs(orgIDs))
 	q = visibility.RestrictEdges(q, viewer)
 	if !f.IncludeRemoved {
 		q = q.Where("e.status <> 'REMOVED'")

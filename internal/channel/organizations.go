@@ -125,7 +125,7 @@ func (s *Service) VisibleOrganizations(ctx context.Context, ids []int64) (map[in
 	}
 	var orgs []domain.Organization
 	if len(ids) > 0 {
-		q := database.Conn(ctx, s.db).NewSelect().Model(&orgs).Where("o.id IN (?)", bun.In(ids))
+		q := database.Conn(ctx, s.db).NewSelect().Model(&orgs).Where("o.id IN (?)", database.IDs(ids))
 		if err := visibility.RestrictOrganizations(q, viewer, "o.id").Scan(ctx); err != nil {
 			return nil, fmt.Errorf("channel: reading organizations: %w", err)
 		}
@@ -147,7 +147,7 @@ func (s *Service) TrustedOrganizationsByID(ctx context.Context, ids []int64) (ma
 	var orgs []domain.Organization
 	if len(ids) > 0 {
 		if err := database.Conn(ctx, s.db).NewSelect().Model(&orgs).
-			Where("o.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			Where("o.id IN (?)", database.IDs(ids)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("channel: reading organizations: %w", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -107,4 +108,14 @@ func redact(url string) string {
 // that contains s, lower-cased, with LIKE's wildcards in s taken literally.
 func ContainsPattern(s string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
+}
+
+// IDs is ids, sorted and without repeats, for an IN list: the same set of
+// ids then always reads as the same statement, which pgx's statement cache
+// recognises instead of planning it again (bun writes the values into the
+// SQL text, and callers often gather ids from a map, in random order).
+func IDs(ids []int64) any {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	return bun.In(slices.Compact(sorted))
 }

@@ -68,7 +68,7 @@ func (s *Service) PurchaseOrdersByID(ctx context.Context, ids []int64) (map[int6
 	}
 	var pos []*domain.PurchaseOrder
 	if len(ids) > 0 {
-		if err := visible(database.Conn(ctx, s.db), viewer).Where("v.purchase_order_id IN (?)", bun.In(ids)).Scan(ctx, &pos); err != nil {
+		if err := visible(database.Conn(ctx, s.db), viewer).Where("v.purchase_order_id IN (?)", database.IDs(ids)).Scan(ctx, &pos); err != nil {
 			return nil, fmt.Errorf("orders: reading orders: %w", err)
 		}
 	}
@@ -147,7 +147,7 @@ func (s *Service) LinesByOrder(ctx context.Context, ids []int64) (map[int64][]*d
 	var lines []*domain.PurchaseOrderLine
 	if len(ids) > 0 {
 		if err := database.Conn(ctx, s.db).NewSelect().Model(&lines).
-			Where("l.purchase_order_id IN (?)", bun.In(ids)).Order("l.purchase_order_id", "l.position").Scan(ctx); err != nil {
+			Where("l.purchase_order_id IN (?)", database.IDs(ids)).Order("l.purchase_order_id", "l.position").Scan(ctx); err != nil {
 			return nil, fmt.Errorf("orders: reading lines: %w", err)
 		}
 	}

@@ -63,7 +63,7 @@ func (s *Service) OfCustomers(ctx context.Context, customerIDs []int64) (map[int
 		return out, nil
 	}
 	var ts []*domain.Tenant
-	if err := database.Conn(ctx, s.db).NewSelect().Model(&ts).Where("tn.customer_id IN (?)", bun.In(customerIDs)).
+	if err := database.Conn(ctx, s.db).NewSelect().Model(&ts).Where("tn.customer_id IN (?)", database.IDs(customerIDs)).
 		Order("tn.customer_id", "tn.id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("tenants: reading tenants: %w", err)
 	}
