@@ -12,226 +12,354 @@ import (
 	"github.com/channelgraph/channelgraph/internal/domain"
 )
 
+// What acceptChannelEdge takes.
 type AcceptChannelEdgeInput struct {
+	// The global ID of an INVITED edge to your organization.
 	ChannelEdgeID string `json:"channelEdgeId"`
 }
 
+// What advanceTestClock takes.
 type AdvanceTestClockInput struct {
 	// How far to move the clock forward, in hours: 1 to 87600 (ten years).
 	Hours int `json:"hours"`
 }
 
+// The result of advanceTestClock.
 type AdvanceTestClockPayload struct {
 	// The server's time after the move; null when it was refused.
 	Now *time.Time `json:"now,omitempty"`
-	// Why the move was refused (BAD_USER_INPUT on hours out of range).
+	// Why the move was refused (BAD_USER_INPUT on hours out of range); empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One channel edge in a page, with its cursor.
 type ChannelEdgeEdge struct {
-	Cursor string              `json:"cursor"`
-	Node   *domain.ChannelEdge `json:"node"`
+	// An opaque cursor: pass it as `after` to continue the list after this edge.
+	Cursor string `json:"cursor"`
+	// The channel edge.
+	Node *domain.ChannelEdge `json:"node"`
 }
 
+// One change of a channel edge.
 type ChannelEdgeEvent struct {
-	Cursor      string              `json:"cursor"`
+	// The event's place in the log: keep the last one, and pass it as `after` to resume from there.
+	Cursor string `json:"cursor"`
+	// The edge as it was when this change committed.
 	ChannelEdge *domain.ChannelEdge `json:"channelEdge"`
 }
 
+// The result of the channel-edge mutations.
 type ChannelEdgePayload struct {
+	// The edge after the change; null when it was refused.
 	ChannelEdge *domain.ChannelEdge `json:"channelEdge,omitempty"`
-	UserErrors  []*UserError        `json:"userErrors"`
+	// Why it was refused (BAD_USER_INPUT, CONFLICT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What createApiToken takes.
 type CreateAPITokenInput struct {
-	OrganizationID string      `json:"organizationId"`
-	Role           domain.Role `json:"role"`
-	Name           string      `json:"name"`
-	ExpiresAt      *time.Time  `json:"expiresAt,omitempty"`
+	// Your organization's global ID (the platform administrator may name any).
+	OrganizationID string `json:"organizationId"`
+	// The role the token acts with; an OWNER may issue any role, OWNER included.
+	Role domain.Role `json:"role"`
+	// A name to recognise the token by, 1 to 100 characters (spaces at either end trimmed).
+	Name string `json:"name"`
+	// When the token stops working; must be in the future. Omit for a token that does not expire.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
+// The result of createApiToken.
 type CreateAPITokenPayload struct {
-	// The secret, shown only in this response.
-	Token      *string          `json:"token,omitempty"`
-	APIToken   *domain.APIToken `json:"apiToken,omitempty"`
-	UserErrors []*UserError     `json:"userErrors"`
+	// The secret ("cgt_" and 52 more characters), shown only in this response: store it now. Null when refused.
+	Token *string `json:"token,omitempty"`
+	// The token's record; null when refused.
+	APIToken *domain.APIToken `json:"apiToken,omitempty"`
+	// Why it was refused (BAD_USER_INPUT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What createChannelEdge takes.
 type CreateChannelEdgeInput struct {
-	UpstreamID   string `json:"upstreamId"`
+	// The organization that sells: yours, unless you are the platform administrator.
+	UpstreamID string `json:"upstreamId"`
+	// The organization that buys; its kind must be one the upstream kind may sell to.
 	DownstreamID string `json:"downstreamId"`
 }
 
+// What createOrganization takes.
 type CreateOrganizationInput struct {
-	Name    string                  `json:"name"`
-	Kind    domain.OrganizationKind `json:"kind"`
-	Country *string                 `json:"country,omitempty"`
-	// Customers only.
+	// 1 to 200 characters, leading and trailing spaces trimmed; names need not be unique.
+	Name string `json:"name"`
+	// Its place in the channel.
+	Kind domain.OrganizationKind `json:"kind"`
+	// An ISO 3166-1 alpha-2 code such as DE (any case; stored in capitals).
+	Country *string `json:"country,omitempty"`
+	// Customers only: free text, at most 100 characters.
 	Industry *string `json:"industry,omitempty"`
-	// Customers only: COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT.
+	// Customers only: exactly COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT.
 	Segment *string `json:"segment,omitempty"`
 }
 
+// The result of createOrganization.
 type CreateOrganizationPayload struct {
+	// The organization created; null when it was refused.
 	Organization *domain.Organization `json:"organization,omitempty"`
-	UserErrors   []*UserError         `json:"userErrors"`
+	// Why it was refused (BAD_USER_INPUT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What createProduct takes.
 type CreateProductInput struct {
-	VendorID  string             `json:"vendorId"`
-	Sku       string             `json:"sku"`
-	Name      string             `json:"name"`
-	Type      domain.ProductType `json:"type"`
-	ListPrice *domain.Money      `json:"listPrice,omitempty"`
+	// The VENDOR whose catalog it joins: your organization, unless you are the platform administrator.
+	VendorID string `json:"vendorId"`
+	// 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (spaces at either end
+	// trimmed); unique in the vendor's catalog.
+	Sku string `json:"sku"`
+	// 1 to 200 characters (spaces at either end trimmed).
+	Name string `json:"name"`
+	// What kind of offer it is.
+	Type domain.ProductType `json:"type"`
+	// The list price; omit for none. The amount is stored with at least two decimal places.
+	ListPrice *domain.Money `json:"listPrice,omitempty"`
 }
 
+// The result of createProduct.
 type CreateProductPayload struct {
-	Product    *domain.Product `json:"product,omitempty"`
-	UserErrors []*UserError    `json:"userErrors"`
+	// The product added; null when it was refused.
+	Product *domain.Product `json:"product,omitempty"`
+	// Why it was refused (BAD_USER_INPUT, CONFLICT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What createPurchaseOrder takes.
 type CreatePurchaseOrderInput struct {
+	// 1 to 64 characters (spaces at either end trimmed), unique among the orders your organization records.
 	Number string `json:"number"`
-	// Defaults to NEW.
-	Kind       *domain.PurchaseOrderKind `json:"kind,omitempty"`
-	VendorID   string                    `json:"vendorId"`
-	CustomerID string                    `json:"customerId"`
-	// Omit for a direct sale.
+	// Why the order exists; NEW when omitted.
+	Kind *domain.PurchaseOrderKind `json:"kind,omitempty"`
+	// The vendor: any VENDOR may be named (vendors are public as publishers of the catalog).
+	VendorID string `json:"vendorId"`
+	// The CUSTOMER who buys; one you may see.
+	CustomerID string `json:"customerId"`
+	// The RESELLER that sells to the customer, one you may see; omit for a direct sale by the vendor.
 	ResellerID *string `json:"resellerId,omitempty"`
-	// Only together with a reseller.
-	DistributorID *string                   `json:"distributorId,omitempty"`
-	Lines         []*PurchaseOrderLineInput `json:"lines"`
-	// Save as a DRAFT, seen only by your organization, instead of placing it.
+	// The DISTRIBUTOR above the reseller, one you may see; only together with resellerId.
+	DistributorID *string `json:"distributorId,omitempty"`
+	// 1 to 100 lines, kept in this order.
+	Lines []*PurchaseOrderLineInput `json:"lines"`
+	// Save as a DRAFT, seen only by your organization, instead of placing it; its chain is checked when it is placed.
 	Draft *bool `json:"draft,omitempty"`
-	// A retry with the same key returns the first result instead of recording a second order.
+	// A key of your choosing, 1 to 200 characters, scoped to your organization. A retry with the same key
+	// and the same input returns the first result (the order as it is now) instead of recording a second
+	// order; the same key with a different input is refused with CONFLICT.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// What createTenant takes.
 type CreateTenantInput struct {
+	// The CUSTOMER the tenant is for.
 	CustomerID string `json:"customerId"`
-	// A DNS name such as contoso.example.com; case-insensitive.
+	// A DNS name such as contoso.example.com: at least two dot-separated labels of 1 to 63 letters,
+	// digits or inner hyphens, 253 characters at most; case-insensitive (stored lower-cased, a trailing
+	// dot dropped) and unique across the deployment.
 	Domain string `json:"domain"`
 }
 
+// Every change. Each mutation takes one `input` and returns a payload: the changed object and
+// `userErrors` for business-rule refusals (BAD_USER_INPUT, CONFLICT). UNAUTHENTICATED, FORBIDDEN and
+// NOT_FOUND are request errors in `errors` with `extensions.code` (and `extensions.field` naming the
+// input field, when one is at fault). See docs/errors.md.
 type Mutation struct {
 }
 
+// One organization in a page, with its cursor.
 type OrganizationEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *domain.Organization `json:"node"`
+	// An opaque cursor: pass it as `after` to continue the list after this organization.
+	Cursor string `json:"cursor"`
+	// The organization.
+	Node *domain.Organization `json:"node"`
 }
 
+// Narrows `Query.organizations`. Both conditions must hold.
 type OrganizationFilter struct {
+	// Keeps organizations of this kind.
 	Kind *domain.OrganizationKind `json:"kind,omitempty"`
-	// Case-insensitive substring of the name.
+	// Keeps organizations whose name contains this text, ignoring case; at most 200 characters.
 	Search *string `json:"search,omitempty"`
 }
 
+// Where a page of a connection sits in its list. To read the next page, pass `endCursor` as the list's
+// `after` argument while `hasNextPage` is true.
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// True when more items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// True when the page was asked for with `after` (items come before it); false on a first page.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last item, to pass as `after` for the next page; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// One purchase order in a page, with its cursor.
 type PurchaseOrderEdge struct {
-	Cursor string                `json:"cursor"`
-	Node   *domain.PurchaseOrder `json:"node"`
+	// An opaque cursor: pass it as `after` to continue the list after this order.
+	Cursor string `json:"cursor"`
+	// The purchase order.
+	Node *domain.PurchaseOrder `json:"node"`
 }
 
+// One change of a purchase order.
 type PurchaseOrderEvent struct {
-	Cursor        string                `json:"cursor"`
+	// The event's place in the log: keep the last one, and pass it as `after` to resume from there.
+	Cursor string `json:"cursor"`
+	// The order as you see it, with the status and updatedAt it had when this change committed (so a
+	// replay shows each step in turn).
 	PurchaseOrder *domain.PurchaseOrder `json:"purchaseOrder"`
 }
 
+// Narrows `Query.purchaseOrders`. Every condition given must hold. An ID of an organization you may not
+// see simply finds nothing; a malformed ID is a request error with code BAD_USER_INPUT.
 type PurchaseOrderFilter struct {
-	Status     *domain.PurchaseOrderStatus `json:"status,omitempty"`
-	CustomerID *string                     `json:"customerId,omitempty"`
-	ResellerID *string                     `json:"resellerId,omitempty"`
-	// Finds nothing for a customer viewer (SPEC §3.3).
+	// Keeps orders in this status.
+	Status *domain.PurchaseOrderStatus `json:"status,omitempty"`
+	// Keeps orders of this customer.
+	CustomerID *string `json:"customerId,omitempty"`
+	// Keeps orders sold by this reseller.
+	ResellerID *string `json:"resellerId,omitempty"`
+	// Keeps orders through this distributor; finds nothing when you are the customer, who never sees the distributor.
 	DistributorID *string `json:"distributorId,omitempty"`
-	// Case-insensitive substring of the order number.
+	// Keeps orders whose number contains this text, ignoring case; at most 100 characters.
 	Search *string `json:"search,omitempty"`
 }
 
+// One line of createPurchaseOrder.
 type PurchaseOrderLineInput struct {
-	Sku      string `json:"sku"`
-	Quantity int    `json:"quantity"`
+	// The SKU of one of the vendor's products (spaces at either end trimmed).
+	Sku string `json:"sku"`
+	// How many, 1 to 1,000,000.
+	Quantity int `json:"quantity"`
 }
 
+// The result of createPurchaseOrder and updatePurchaseOrderStatus.
 type PurchaseOrderPayload struct {
-	// The order as you see it. Null after createPurchaseOrder when your organization may not see the
-	// order it recorded (a reseller whose distributor has not granted purchase-order view).
+	// The order as you see it; null when it was refused. Also null after createPurchaseOrder when your
+	// organization may not see the order it recorded (a reseller whose distributor has not granted it
+	// purchaseOrderView). After updatePurchaseOrderStatus in that same situation (a reseller without the
+	// grant placing or cancelling its draft) the move is made, but the answer is a NOT_FOUND request error.
 	PurchaseOrder *domain.PurchaseOrder `json:"purchaseOrder,omitempty"`
-	UserErrors    []*UserError          `json:"userErrors"`
+	// Why it was refused (BAD_USER_INPUT, CONFLICT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The entry points for reading. Every field answers as the viewer the bearer token stands for, and only
+// `product` answers a request without a token (any other field is refused with UNAUTHENTICATED).
+// Anything the viewer may not see behaves as if it did not exist: lookups answer null and lists leave
+// it out (see docs/visibility.md).
 type Query struct {
 }
 
+// What removeChannelEdge takes.
 type RemoveChannelEdgeInput struct {
+	// The global ID of an edge your organization is either end of.
 	ChannelEdgeID string `json:"channelEdgeId"`
-	Reason        string `json:"reason"`
+	// Why the edge is removed, 1 to 1000 characters (spaces at either end trimmed); shown to both sides.
+	Reason string `json:"reason"`
 	// Must be true: giving the other party legal notice is the remover's responsibility.
 	AcknowledgeNotice bool `json:"acknowledgeNotice"`
 }
 
+// What reportTenantProvisioning takes.
 type ReportTenantProvisioningInput struct {
-	TenantID string              `json:"tenantId"`
-	Status   domain.TenantStatus `json:"status"`
-	// Required with FAILED.
+	// The tenant's global ID.
+	TenantID string `json:"tenantId"`
+	// The next step: one step along REQUESTED → PROVISIONING → VERIFYING → ACTIVE, or FAILED.
+	Status domain.TenantStatus `json:"status"`
+	// Why provisioning failed: required with FAILED (1 to 1000 characters), and only then.
 	FailureReason *string `json:"failureReason,omitempty"`
 }
 
+// What revokeApiToken takes.
 type RevokeAPITokenInput struct {
+	// The token's global ID (ApiToken.id).
 	ID string `json:"id"`
 }
 
+// The result of revokeApiToken.
 type RevokeAPITokenPayload struct {
-	APIToken   *domain.APIToken `json:"apiToken,omitempty"`
-	UserErrors []*UserError     `json:"userErrors"`
+	// The token, with revokedAt set; null when refused.
+	APIToken *domain.APIToken `json:"apiToken,omitempty"`
+	// Why it was refused (BAD_USER_INPUT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What setPurchaseOrderView takes.
 type SetPurchaseOrderViewInput struct {
+	// The global ID of an edge from your organization that is not REMOVED.
 	ChannelEdgeID string `json:"channelEdgeId"`
-	Enabled       bool   `json:"enabled"`
+	// True grants the downstream organization view of the orders through this edge; false withdraws it.
+	Enabled bool `json:"enabled"`
 }
 
-// Live updates (SPEC §7.3), over a websocket at /graphql with the graphql-transport-ws or the legacy
-// graphql-ws subprotocol; send the token in connection_init as {"Authorization": "Bearer <token>"}.
-// Each event carries a cursor: pass the last one you received as `after` to replay what you missed, then
-// continue live. An event reaches you only if you may see its object when it commits and when it is
-// delivered, resolved as you (so a customer never receives a distributor).
+// Live updates, over a websocket at /graphql with the graphql-transport-ws subprotocol (the graphql-ws
+// npm client's) or the legacy graphql-ws one. Send the token in connection_init as
+// {"Authorization": "Bearer <token>"}; without a valid one the server closes the socket with code 4403.
+// Each event carries a cursor: pass the last one you received as `after` to replay, in commit order,
+// what you missed, then continue live, with no gap and no duplicate. An event reaches you only if you
+// could see its object when the change committed and can still see it when the event is delivered,
+// resolved as you (so a customer never receives a distributor). A token that expires or is revoked
+// closes the socket with 4403; a client too slow to read is closed with 1013, and a server shutting down
+// closes with 1001, both with a reason telling it to resubscribe with `after` its last cursor. See
+// docs/live-updates.md.
 type Subscription struct {
 }
 
+// One provisioning step of a tenant.
 type TenantEvent struct {
-	Cursor string         `json:"cursor"`
+	// The event's place in the log: keep the last one, and pass it as `after` to resume from there.
+	Cursor string `json:"cursor"`
+	// The tenant as it was when this step committed.
 	Tenant *domain.Tenant `json:"tenant"`
 }
 
+// The result of createTenant and reportTenantProvisioning.
 type TenantPayload struct {
-	Tenant     *domain.Tenant `json:"tenant,omitempty"`
-	UserErrors []*UserError   `json:"userErrors"`
+	// The tenant after the change; null when it was refused.
+	Tenant *domain.Tenant `json:"tenant,omitempty"`
+	// Why it was refused (BAD_USER_INPUT, CONFLICT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What updatePurchaseOrderStatus takes.
 type UpdatePurchaseOrderStatusInput struct {
-	ID     string                     `json:"id"`
+	// The purchase order's global ID.
+	ID string `json:"id"`
+	// The status to move it to; it must be a move of the lifecycle from its current status.
 	Status domain.PurchaseOrderStatus `json:"status"`
 }
 
-// A business-rule failure of a mutation: which input field, why, and a code.
+// A business-rule refusal of a mutation, returned in its payload's `userErrors` with a null result:
+// the input was well formed but cannot be applied. The codes are BAD_USER_INPUT (a value out of range
+// or of the wrong kind) and CONFLICT (the state of the data forbids it, such as a duplicate or a status
+// that cannot move). Anything else (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND) is a request error in the
+// response's `errors` with `extensions.code` (see docs/errors.md).
 type UserError struct {
-	// The input field at fault, such as "lines[0].sku"; null when no one field is.
-	Field   *string `json:"field,omitempty"`
-	Message string  `json:"message"`
-	Code    string  `json:"code"`
+	// The input field at fault, as a path inside `input` such as "number" or "lines[0].sku"; null when no
+	// one field is.
+	Field *string `json:"field,omitempty"`
+	// What is wrong and what would be accepted, in English, for a developer to read.
+	Message string `json:"message"`
+	// BAD_USER_INPUT or CONFLICT.
+	Code string `json:"code"`
 }
 
+// Which of an organization's channel edges to list.
 type EdgeDirection string
 
 const (
-	EdgeDirectionUpstream   EdgeDirection = "UPSTREAM"
+	// Edges to the organization: those it buys from.
+	EdgeDirectionUpstream EdgeDirection = "UPSTREAM"
+	// Edges from the organization: those it sells to.
 	EdgeDirectionDownstream EdgeDirection = "DOWNSTREAM"
 )
 
