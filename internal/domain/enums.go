@@ -211,21 +211,3 @@ func AllowedEdge(up, down OrganizationKind) bool {
 	}
 	return false
 }
-
-// Terminal reports whether no transition leaves s.
-func (s PurchaseOrderStatus) Terminal() bool {
-	return s == POCompleted || s == POCancelled || s == POFailed
-}
-
-// CanMoveTo reports whether s → next is a forward transition (SPEC §3.1).
-func (s PurchaseOrderStatus) CanMoveTo(next PurchaseOrderStatus) bool {
-	switch s {
-	case PODraft:
-		return next == POPlaced || next == POCancelled
-	case POPlaced:
-		return next == POProcessing || next == POCancelled || next == POFailed
-	case POProcessing:
-		return next == POCompleted || next == POCancelled || next == POFailed
-	}
-	return false
-}

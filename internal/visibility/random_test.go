@@ -343,12 +343,7 @@ func (g *randomChannel) chainActive(o model.Order) bool {
 // moveOrder moves an order one step forward as the platform administrator.
 func (g *randomChannel) moveOrder(i int) {
 	o := g.m.Orders[i]
-	var options []domain.PurchaseOrderStatus
-	for _, s := range []domain.PurchaseOrderStatus{domain.POPlaced, domain.POProcessing, domain.POCompleted, domain.POCancelled, domain.POFailed} {
-		if o.Status.CanMoveTo(s) {
-			options = append(options, s)
-		}
-	}
+	options := model.Moves[o.Status]
 	if len(options) == 0 {
 		return
 	}

@@ -133,3 +133,11 @@ func (c *Channel) SeesEdge(org int64, e Edge) bool {
 func (c *Channel) SeesTenantOf(org, customer int64) bool {
 	return c.VisibleOrganizations(org)[customer]
 }
+
+// Moves is the purchase-order lifecycle (SPEC §3.1) as the model states it:
+// only forward, from each status to the ones listed.
+var Moves = map[domain.PurchaseOrderStatus][]domain.PurchaseOrderStatus{
+	domain.PODraft:      {domain.POPlaced, domain.POCancelled},
+	domain.POPlaced:     {domain.POProcessing, domain.POCancelled, domain.POFailed},
+	domain.POProcessing: {domain.POCompleted, domain.POCancelled, domain.POFailed},
+}
