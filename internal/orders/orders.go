@@ -335,18 +335,17 @@ func (s *Service) insert(ctx context.Context, tx bun.IDB, viewer *domain.Viewer,
 }
 
 // checkPartiesAndChain is checkParties then lockChain, with the same
-// refusals, but computes the recorder's visible organizations (SPEC §1.5,
-// its whole channel and every party of its visible orders) only to word a
-// refusal. When the named organizations are of the right kinds and every
-// edge of the chain is ACTIVE, the recorder — one of the order's vendor,
-// distributor or reseller — sees every party by §1.5 already: each is
-// joined to it by one of those edges or downstream of it along them.
+// refusals, but asks the database which organizations the recorder may name
+// (SPEC §1.5: its whole channel and every party of its visible orders) only
+// to word a refusal: once the named organizations are of the right kinds
+// and every edge of the chain is ACTIVE, visibility.ActiveChainMakesPartiesNameable
+// says whether the recorder may name them all.
 func checkPartiesAndChain(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in CreateInput, po *domain.PurchaseOrder) error {
 	ok, err := kindsMatch(ctx, tx, in)
 	if err != nil {
 		return err
 	}
-	if ok {
+	if ok && visibility.ActiveChainMakesPartiesNameable(viewer, in.VendorID, deref(in.DistributorID), deref(in.ResellerID)) {
 		err := lockChain(ctx, tx, po)
 		if domain.ErrorCode(err) != domain.CodeInvalid {
 			return err

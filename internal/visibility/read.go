@@ -107,3 +107,23 @@ func RestrictNameable(q *bun.SelectQuery, viewer *domain.Viewer, idColumn, kindC
 	}
 	return q.Where("(? IN (?) OR ? = 'VENDOR')", bun.Safe(idColumn), organizationIDs(viewer), bun.Safe(kindColumn))
 }
+
+// ActiveChainMakesPartiesNameable reports whether, once an order's parties
+// are known to be of their kinds and every edge of its chain
+// (vendor→[distributor→]reseller→customer, or vendor→customer) ACTIVE, the
+// viewer may name every party without asking the database: it is the
+// platform administrator, or one of the order's vendor, distributor or
+// reseller. Each other party is then joined to it by one of the chain's
+// edges or downstream of it along them (SPEC §1.5), except the vendor seen
+// from a distributor's reseller, which it may name as any vendor
+// (RestrictNameable).
+func ActiveChainMakesPartiesNameable(viewer *domain.Viewer, vendor, distributor, reseller int64) bool {
+	if viewer.IsPlatformAdmin {
+		return true
+	}
+	switch viewer.OrganizationID {
+	case vendor, distributor, reseller:
+		return viewer.OrganizationID != 0
+	}
+	return false
+}
