@@ -5,9 +5,12 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: run build test fuzz generate check-generated lint random bench bench-placing bench-push soak clean
 
-## run: build and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
+## run: build bin/channelgraph and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
+## (says so before building: the first build downloads modules; later ones are quick)
 run:
-	CHANNELGRAPH_DEMO=1 $(GO) run -ldflags "$(LDFLAGS)" ./cmd/channelgraph serve
+	@echo "building channelgraph (the first build downloads modules and takes a minute or two)…"
+	@$(GO) build -ldflags "$(LDFLAGS)" -o bin/channelgraph ./cmd/channelgraph
+	CHANNELGRAPH_DEMO=1 ./bin/channelgraph serve
 
 ## build: the binary, with its version stamped, in bin/
 build:

@@ -24,6 +24,8 @@ import (
 	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/demo"
+	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/graphiql"
 	"github.com/channelgraph/channelgraph/internal/server"
 	"github.com/channelgraph/channelgraph/internal/tracing"
 )
@@ -57,8 +59,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
+	var personas []demo.Persona
 	if os.Getenv("CHANNELGRAPH_DEMO") == "1" {
-		if err := loadDemo(ctx, db, stdout); err != nil {
+		if personas, err = loadDemo(ctx, db, stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
@@ -69,6 +72,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	cfg := server.Config{DatabaseURL: env("CHANNELGRAPH_DATABASE_URL", database.DefaultURL), AdminToken: adminToken, Logger: logger}
 	if err := configureFromEnv(&cfg); err != nil {
 		return err
+	}
+	if len(personas) > 0 {
+		// Only with demo data this process loaded or found with its saved
+		// tokens: the page then embeds the tokens.
+		cfg.Demo = graphiqlDemo(personas)
 	}
 	if tp != nil { // a nil *TracerProvider in the interface would not be nil
 		cfg.TracerProvider = tp
@@ -202,22 +210,26 @@ func migrateCmd(ctx context.Context, stdout io.Writer) error {
 // database, so a restart of `make run` can show them again.
 const demoTokensFile = "data/demo-tokens.txt"
 
-func loadDemo(ctx context.Context, db *bun.DB, stdout io.Writer) error {
+// loadDemo loads the demo channel into an empty database and prints the
+// personas' tokens, or prints those saved by an earlier run when the demo is
+// already loaded. It returns the personas whose tokens it printed (none when
+// the database holds other data).
+func loadDemo(ctx context.Context, db *bun.DB, stdout io.Writer) ([]demo.Persona, error) {
 	empty, err := demo.IsEmpty(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !empty {
 		if saved, err := os.ReadFile(demoTokensFile); err == nil {
 			fmt.Fprintf(stdout, "Demo data is already loaded. Persona tokens (from %s):\n%s\n", demoTokensFile, saved)
-		} else {
-			fmt.Fprintln(stdout, "The database is not empty, so no demo data was loaded.")
+			return parseDemoTokens(string(saved)), nil
 		}
-		return nil
+		fmt.Fprintln(stdout, "The database is not empty, so no demo data was loaded.")
+		return nil, nil
 	}
 	personas, err := demo.Load(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var b strings.Builder
 	for _, p := range personas {
@@ -227,5 +239,45 @@ func loadDemo(ctx context.Context, db *bun.DB, stdout io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(demoTokensFile), 0o755); err == nil {
 		_ = os.WriteFile(demoTokensFile, []byte(b.String()), 0o600)
 	}
-	return nil
+	return personas, nil
+}
+
+// parseDemoTokens reads back what loadDemo saved in demoTokensFile: per
+// persona a line "name organization kind token" and a line with its note.
+func parseDemoTokens(saved string) []demo.Persona {
+	var out []demo.Persona
+	for _, line := range strings.Split(saved, "\n") {
+		f := strings.Fields(line)
+		if strings.HasPrefix(line, "      ") {
+			if len(out) > 0 && out[len(out)-1].Note == "" {
+				out[len(out)-1].Note = strings.TrimSpace(line)
+			}
+			continue
+		}
+		if len(f) < 4 || !strings.HasPrefix(f[len(f)-1], "cgt_") {
+			continue
+		}
+		out = append(out, demo.Persona{
+			Name:         f[0],
+			Organization: strings.Join(f[1:len(f)-2], " "),
+			Kind:         domain.OrganizationKind(f[len(f)-2]),
+			Token:        f[len(f)-1],
+		})
+	}
+	return out
+}
+
+// graphiqlDemo is what GraphiQL offers with the demo data: the starter
+// document and a picker of the personas.
+func graphiqlDemo(personas []demo.Persona) *graphiql.Demo {
+	d := &graphiql.Demo{Document: demo.StarterDocument}
+	for _, p := range personas {
+		d.Personas = append(d.Personas, graphiql.Persona{
+			Name:         p.Name,
+			Organization: fmt.Sprintf("%s (%s)", p.Organization, p.Kind),
+			Note:         p.Note,
+			Token:        p.Token,
+		})
+	}
+	return d
 }

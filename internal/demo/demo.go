@@ -175,3 +175,60 @@ func (b *builder) personas(ctx context.Context, db *bun.DB) ([]Persona, error) {
 	}
 	return ps, nil
 }
+
+// StarterDocument is GraphiQL's initial document with demo data: a query
+// per persona, saying which persona to pick, and a subscription.
+const StarterDocument = `# Welcome to Channelgraph's demo channel.
+# Pick a persona in the bar above: it puts that persona's token in the
+# Authorization header (Headers tab below), which every request and the
+# subscription's websocket send. Then press ▶ and choose an operation.
+
+# Pick "customer": its orders, newest first. distributor is always null
+# for a customer.
+query CustomerOrders {
+  viewer { organization { name } role }
+  purchaseOrders(first: 5) {
+    totalCount
+    edges { node { number status reseller { name } distributor { name } lines { sku quantity } } }
+  }
+}
+
+# Pick "reseller": its customers, each with the reseller's purchase-order view grant.
+query ResellerCustomers {
+  viewer { organization { channelEdges(direction: DOWNSTREAM) { edges { node {
+    purchaseOrderView downstream { name }
+  } } } } }
+}
+
+# Pick "reseller-without-grant": no orders, because Atlas has not granted view.
+query ResellerWithoutGrant {
+  purchaseOrders { totalCount }
+}
+
+# Pick "distributor": its resellers with their grants (the edge ids are
+# what setPurchaseOrderView takes), and each reseller's customers.
+query DistributorResellers {
+  viewer { organization { channelEdges(direction: DOWNSTREAM, kind: RESELLER) { edges { node {
+    id purchaseOrderView
+    downstream { name channelEdges(direction: DOWNSTREAM, kind: CUSTOMER) { edges { node { downstream { name } } } } }
+  } } } } }
+}
+
+# Pick "vendor": every order of the channel, filtered and counted.
+query VendorPlacedOrders {
+  purchaseOrders(first: 3, filter: {status: PLACED}) {
+    totalCount
+    pageInfo { endCursor hasNextPage }
+    edges { node { number status customer { name } reseller { name } distributor { name } } }
+  }
+}
+
+# Any persona: each change of an order it may see, live, over the websocket.
+# Keep the last cursor and pass it as after: to resume without a gap.
+subscription OrderUpdates {
+  purchaseOrderUpdated {
+    cursor
+    purchaseOrder { number status updatedAt }
+  }
+}
+`

@@ -14,6 +14,10 @@
 // which ServeMux enforces by redirecting "/ide" to "/ide/"):
 //
 //	mux.Handle("/ide/", http.StripPrefix("/ide", graphiql.Handler("API", "/graphql")))
+//
+// [DemoHandler] serves the same page with a starter document and a persona
+// picker that fills the Authorization header with a demo persona's token; it
+// embeds those tokens in the page, so it is for demo data only.
 package graphiql
 
 import (
@@ -142,8 +146,13 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <link rel="stylesheet" href="{{.CSS}}">
 <style>
 html, body { height: 100%; margin: 0; }
-#graphiql { height: 100vh; }
+body { display: flex; flex-direction: column; }
+#graphiql { flex: 1 1 auto; min-height: 0; }
 .graphiql-error { padding: 1em; font-family: sans-serif; color: #b00020; }
+.demo-personas { display: flex; align-items: center; gap: 0.6em; padding: 0.4em 1em;
+  font: 14px/1.4 system-ui, sans-serif; background: #f0f4fa; border-bottom: 1px solid #d6dde8; }
+.demo-personas select { font: inherit; padding: 0.1em 0.3em; }
+.demo-personas .demo-note { color: #555; }
 </style>
 </head>
 <body>
@@ -160,6 +169,31 @@ type pageConfig struct {
 	Endpoint         string `json:"endpoint"`
 	DefaultHeaders   string `json:"defaultHeaders"`
 	TokenPlaceholder string `json:"tokenPlaceholder"`
+	// Demo mode only (DemoHandler): the editor's initial document and the
+	// personas of the picker, tokens included.
+	DefaultQuery string    `json:"defaultQuery,omitempty"`
+	Personas     []Persona `json:"personas,omitempty"`
+}
+
+// Persona is one entry of the demo page's persona picker.
+type Persona struct {
+	// Name is the persona's name, e.g. "customer".
+	Name string `json:"name"`
+	// Organization describes whom the persona acts as, e.g. "Globex Manufacturing (CUSTOMER)".
+	Organization string `json:"organization,omitempty"`
+	// Note says what the persona shows.
+	Note string `json:"note,omitempty"`
+	// Token is sent as "Authorization: Bearer <Token>" once the persona is picked.
+	Token string `json:"token"`
+}
+
+// Demo is what the page offers on a server serving demo data.
+type Demo struct {
+	// Personas fill the picker; each one's token is embedded in the page.
+	Personas []Persona
+	// Document is the query editor's initial content (a browser that has
+	// already saved its own keeps that).
+	Document string
 }
 
 type pageData struct {
@@ -189,6 +223,20 @@ type handler struct {
 // graphql-ws (graphql-transport-ws protocol) at the ws:// or wss:// form of
 // endpoint, with the editor's headers as the connection_init payload.
 func Handler(title, endpoint string) http.Handler {
+	return newHandler(title, endpoint, nil)
+}
+
+// DemoHandler is [Handler] for a server serving demo data: the query editor
+// starts with demo.Document, and a bar above GraphiQL lets the user pick one
+// of demo.Personas, which replaces the Authorization header in the headers
+// editor (and so in the websocket's connection_init payload) with that
+// persona's token. The page embeds every persona's token: never use it on a
+// server with real data.
+func DemoHandler(title, endpoint string, demo Demo) http.Handler {
+	return newHandler(title, endpoint, &demo)
+}
+
+func newHandler(title, endpoint string, demo *Demo) http.Handler {
 	loadOnce.Do(loadAssets)
 	// Asset URLs are relative to the page so that the handler works under
 	// http.StripPrefix as well as at the root.
@@ -202,6 +250,10 @@ func Handler(title, endpoint string) http.Handler {
 			DefaultHeaders:   defaultHeaders,
 			TokenPlaceholder: TokenPlaceholder,
 		},
+	}
+	if demo != nil {
+		data.Config.DefaultQuery = demo.Document
+		data.Config.Personas = demo.Personas
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, data); err != nil {

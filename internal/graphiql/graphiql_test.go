@@ -346,3 +346,79 @@ func TestStripPrefix(t *testing.T) {
 		}
 	}
 }
+
+// pageConfig fetches the page a handler serves and decodes its JSON
+// configuration block.
+func pageConfig(t *testing.T, h http.Handler) (page string, cfg map[string]any) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, body := get(t, http.MethodGet, srv.URL+"/", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: status %d", resp.StatusCode)
+	}
+	m := configRE.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no configuration block in the page:\n%s", body)
+	}
+	if err := json.Unmarshal(m[1], &cfg); err != nil {
+		t.Fatalf("configuration block: %v\n%s", err, m[1])
+	}
+	return string(body), cfg
+}
+
+// TestGraphiQLDemoPage: DemoHandler's page carries the starter document and
+// the personas of the picker with their tokens; Handler's carries neither,
+// and no token appears anywhere in it.
+func TestGraphiQLDemoPage(t *testing.T) {
+	const token = "cgt_demo-secret-1234"
+	demo := graphiql.Demo{
+		Document: "# Pick \"customer\" above\nquery CustomerOrders { purchaseOrders { totalCount } }\nsubscription S { x }\n",
+		Personas: []graphiql.Persona{
+			{Name: "customer", Organization: "Globex Manufacturing (CUSTOMER)", Note: "sees its orders", Token: token},
+			{Name: "vendor", Organization: "Northwind <Systems>", Token: "cgt_vendor-5678"},
+		},
+	}
+	page, cfg := pageConfig(t, graphiql.DemoHandler("Demo", "/graphql", demo))
+	if cfg["defaultQuery"] != demo.Document {
+		t.Errorf("defaultQuery = %q, want the starter document", cfg["defaultQuery"])
+	}
+	personas, _ := cfg["personas"].([]any)
+	if len(personas) != 2 {
+		t.Fatalf("personas = %v", cfg["personas"])
+	}
+	first, _ := personas[0].(map[string]any)
+	if first["name"] != "customer" || first["token"] != token || first["organization"] != "Globex Manufacturing (CUSTOMER)" || first["note"] != "sees its orders" {
+		t.Errorf("first persona = %v", first)
+	}
+	if second, _ := personas[1].(map[string]any); second["organization"] != "Northwind <Systems>" {
+		t.Errorf("second persona = %v", second)
+	}
+	if strings.Contains(page, "<Systems>") {
+		t.Errorf("persona text is not escaped in the page")
+	}
+
+	page, cfg = pageConfig(t, graphiql.Handler("API", "/graphql"))
+	for _, key := range []string{"defaultQuery", "personas"} {
+		if _, ok := cfg[key]; ok {
+			t.Errorf("the page without demo data has %s: %v", key, cfg[key])
+		}
+	}
+	if strings.Contains(page, "cgt_") || strings.Contains(page, token) {
+		t.Errorf("the page without demo data contains a token:\n%s", page)
+	}
+}
+
+// TestGraphiQLInitPicker: the bootstrap script builds the picker only from
+// the configuration's personas, and fills the Authorization header.
+func TestGraphiQLInitPicker(t *testing.T) {
+	src, err := os.ReadFile("assets/graphiql-init.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cfg.personas.length > 0", "cfg.defaultQuery", `headers.Authorization = "Bearer " + p.token`, "GraphiQL.React.useEditorContext"} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("graphiql-init.js lacks %q", want)
+		}
+	}
+}

@@ -79,7 +79,11 @@ type Config struct {
 	// per GraphQL operation and per SQL statement (see tracing.go). Nil
 	// installs no instrumentation at all.
 	TracerProvider trace.TracerProvider
-	Logger         *slog.Logger
+	// Demo, when set, is the demo data this server serves: GraphiQL at /
+	// then opens on Demo.Document with a picker of Demo.Personas, whose
+	// tokens it embeds in the page. Nil (production) shows neither.
+	Demo   *graphiql.Demo
+	Logger *slog.Logger
 }
 
 // DefaultMaxBodyBytes bounds request bodies when Config leaves it 0.
@@ -177,7 +181,11 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		api = traceHTTP(cfg.TracerProvider, api)
 	}
 	mux.Handle("/graphql", api)
-	mux.Handle("/", graphiql.Handler("Channelgraph", "/graphql"))
+	if cfg.Demo != nil {
+		mux.Handle("/", graphiql.DemoHandler("Channelgraph (demo)", "/graphql", *cfg.Demo))
+	} else {
+		mux.Handle("/", graphiql.Handler("Channelgraph", "/graphql"))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -103,16 +103,109 @@
       return baseFetcher(params, opts);
     };
 
+    var props = {
+      fetcher: fetcher,
+      defaultHeaders: cfg.defaultHeaders,
+      shouldPersistHeaders: true,
+      isHeadersEditorEnabled: true,
+      defaultEditorToolsVisibility: "headers"
+    };
+    if (cfg.defaultQuery) {
+      props.defaultQuery = cfg.defaultQuery;
+    }
+    var children = [];
+    if (Array.isArray(cfg.personas) && cfg.personas.length > 0) {
+      children.push(personaPicker(cfg.personas, storedHeaders()));
+    }
     ReactDOM.createRoot(mount).render(
-      React.createElement(GraphiQL, {
-        fetcher: fetcher,
-        defaultHeaders: cfg.defaultHeaders,
-        shouldPersistHeaders: true,
-        isHeadersEditorEnabled: true,
-        defaultEditorToolsVisibility: "headers"
-      })
+      React.createElement.apply(React, [GraphiQL, props].concat(children))
     );
   } catch (err) {
     fail(err && err.message ? err.message : String(err));
   }
+
+  // Demo mode only: a bar above GraphiQL with a <select> of the demo
+  // personas. Picking one replaces the Authorization header in the headers
+  // editor, which GraphiQL then sends with every request and, for
+  // subscriptions, in the connection_init payload. It returns GraphiQL's
+  // toolbar (its usual buttons) with a component that only reaches the
+  // headers editor, since that lives inside GraphiQL's React context.
+  function personaPicker(personas, saved) {
+    var headerEditor = null;
+    function HeaderEditorBridge() {
+      var ctx = GraphiQL.React.useEditorContext();
+      headerEditor = ctx ? ctx.headerEditor : null;
+      return null;
+    }
+
+    var bar = document.createElement("div");
+    bar.className = "demo-personas";
+    var label = document.createElement("label");
+    label.htmlFor = "demo-persona";
+    label.textContent = "Demo persona (sets the Authorization header):";
+    var select = document.createElement("select");
+    select.id = "demo-persona";
+    var none = document.createElement("option");
+    none.value = "";
+    none.textContent = "pick a persona…";
+    select.appendChild(none);
+    var savedAuth = "";
+    if (saved) {
+      Object.keys(saved).forEach(function (name) {
+        if (name.toLowerCase() === "authorization") {
+          savedAuth = String(saved[name]).trim();
+        }
+      });
+    }
+    personas.forEach(function (p, i) {
+      var o = document.createElement("option");
+      o.value = String(i);
+      o.textContent = p.name + (p.organization ? " — " + p.organization : "");
+      if (savedAuth === "Bearer " + p.token) {
+        o.selected = true;
+      }
+      select.appendChild(o);
+    });
+    var note = document.createElement("span");
+    note.className = "demo-note";
+    function showNote() {
+      var p = personas[Number(select.value)];
+      note.textContent = select.value !== "" && p ? p.note || "" : "";
+    }
+    showNote();
+    select.addEventListener("change", function () {
+      showNote();
+      var p = personas[Number(select.value)];
+      if (!p || !headerEditor) {
+        return;
+      }
+      var headers = {};
+      try {
+        headers = JSON.parse(headerEditor.getValue() || "{}");
+      } catch (e) {
+        headers = {};
+      }
+      if (!headers || typeof headers !== "object" || Array.isArray(headers)) {
+        headers = {};
+      }
+      Object.keys(headers).forEach(function (name) {
+        if (name.toLowerCase() === "authorization") {
+          delete headers[name];
+        }
+      });
+      headers.Authorization = "Bearer " + p.token;
+      headerEditor.setValue(JSON.stringify(headers, null, 2));
+    });
+    bar.appendChild(label);
+    bar.appendChild(select);
+    bar.appendChild(note);
+    mount.parentNode.insertBefore(bar, mount);
+
+    return React.createElement(GraphiQL.Toolbar, null, function (buttons) {
+      return React.createElement(React.Fragment, null,
+        buttons.prettify, buttons.merge, buttons.copy,
+        React.createElement(HeaderEditorBridge));
+    });
+  }
 })();
+
