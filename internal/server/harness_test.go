@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
@@ -132,21 +131,11 @@ func (a *api) createOrder(token string, o order) *orderPayload {
 	return &out
 }
 
-func rowID(tb testing.TB, gid string) int64 {
-	tb.Helper()
-	_, id, err := relay.ParseGlobalID(gid)
-	if err != nil {
-		tb.Fatalf("bad global id %q: %v", gid, err)
-	}
-	return id
-}
+func rowID(tb testing.TB, gid string) int64 { return testapi.RowID(tb, gid) }
 
 func gidOf(typeName string, id int64) string { return relay.GlobalID(typeName, id) }
 
-func describe(v any) string {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return strings.TrimSpace(string(b))
-}
+func describe(v any) string { return testapi.Describe(v) }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 

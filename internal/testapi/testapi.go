@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/auth"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/server"
 )
 
@@ -145,4 +147,20 @@ func (c *Client) MustToken(orgID int64, role domain.Role) string {
 		c.TB.Fatal(err)
 	}
 	return token
+}
+
+// RowID is the row id inside a global ID, failing the test on a bad one.
+func RowID(tb testing.TB, gid string) int64 {
+	tb.Helper()
+	_, id, err := relay.ParseGlobalID(gid)
+	if err != nil {
+		tb.Fatalf("bad global id %q: %v", gid, err)
+	}
+	return id
+}
+
+// Describe renders v as indented JSON, for failure messages.
+func Describe(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return strings.TrimSpace(string(b))
 }

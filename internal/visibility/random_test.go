@@ -2,7 +2,6 @@ package visibility_test
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -560,18 +559,8 @@ type orgRef struct {
 	ID string `json:"id"`
 }
 
-func rowID(tb testing.TB, gid string) int64 {
-	tb.Helper()
-	_, id, err := relay.ParseGlobalID(gid)
-	if err != nil {
-		tb.Fatalf("bad global id %q: %v", gid, err)
-	}
-	return id
-}
+func rowID(tb testing.TB, gid string) int64 { return testapi.RowID(tb, gid) }
 
 func gidOf(typeName string, id int64) string { return relay.GlobalID(typeName, id) }
 
-func describe(v any) string {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return strings.TrimSpace(string(b))
-}
+func describe(v any) string { return testapi.Describe(v) }
