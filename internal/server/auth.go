@@ -21,7 +21,7 @@ func authenticate(a *auth.Service, next http.Handler) http.Handler {
 		}
 		scheme, token, ok := strings.Cut(header, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			writeError(w, http.StatusUnauthorized, string(domain.CodeUnauthenticated), `the Authorization header must be "Bearer <token>"`)
+			writeError(w, r, http.StatusUnauthorized, string(domain.CodeUnauthenticated), `the Authorization header must be "Bearer <token>"`)
 			return
 		}
 		viewer, err := a.Authenticate(r.Context(), strings.TrimSpace(token))
@@ -30,7 +30,7 @@ func authenticate(a *auth.Service, next http.Handler) http.Handler {
 			if code == domain.CodeInternal {
 				status = http.StatusInternalServerError
 			}
-			writeError(w, status, string(code), publicMessage(err))
+			writeError(w, r, status, string(code), publicMessage(err))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(domain.WithViewer(r.Context(), viewer)))

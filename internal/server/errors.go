@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,13 +91,10 @@ func publicMessage(err error) string {
 }
 
 // writeError answers a request refused before GraphQL ran, in the GraphQL
-// response shape.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
-	})
+// response shape (no "data") and the media type the client accepts. message
+// must never quote the request body.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	writeResponse(w, r, status, &graphql.Response{Errors: gqlerror.List{{Message: message, Extensions: map[string]any{"code": code}}}})
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -83,7 +83,7 @@ func limitRate(cfg RateLimit, next http.Handler) http.Handler {
 		if !ok {
 			seconds := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(seconds))
-			writeError(w, http.StatusTooManyRequests, string(domain.CodeRateLimited),
+			writeError(w, r, http.StatusTooManyRequests, string(domain.CodeRateLimited),
 				fmt.Sprintf("more than %g requests a second for this token; retry after %d s", cfg.PerSecond, seconds))
 			return
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uptrace/bun"
@@ -138,9 +137,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	cfg.Limits = cfg.Limits.withDefaults()
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: resolver, Complexity: graph.Complexity()})
 	gql := handler.New(schema)
-	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(httpTransport{}) // websockets are wstransport's, below
 	registry := prometheus.NewRegistry()
 	obs := newObserver(registry, cfg.Logger)
 	configure(gql, cfg, obs)
@@ -318,7 +315,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tooLarge := "the request body is larger than the limit of " + itoa(max) + " bytes"
 		if r.ContentLength > max {
-			writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", tooLarge)
+			writeError(w, r, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", tooLarge)
 			return
 		}
 		if r.Method != http.MethodPost {
@@ -327,11 +324,11 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", tooLarge)
+			writeError(w, r, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", tooLarge)
 			return
 		}
 		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-			writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "batched requests are not supported: send one operation per request")
+			writeError(w, r, http.StatusBadRequest, "BAD_USER_INPUT", "batched requests are not supported: send one operation per request")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
