@@ -5,6 +5,9 @@
 //   - TestReferenceJavaScriptClient: graphql-ws, the reference JavaScript
 //     client of the graphql-transport-ws protocol (run by Node.js from js/),
 //     receives purchaseOrderUpdated events.
+//   - TestReadmeClientResumes: the graphql-ws example of README.md, run
+//     as the README says, prints every order committed while its
+//     connection is cut and while the server restarts, once each, in order.
 //   - TestTwoReplicasShareOneDatabase: two server processes on one PostgreSQL
 //     database; a subscriber of one receives the changes committed through
 //     the other, and event cursors are valid on either.

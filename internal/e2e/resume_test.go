@@ -105,10 +105,24 @@ func TestKilledServerResumesWithoutLossOrDuplicates(t *testing.T) {
 		t.Fatal(w.err)
 	}
 	committed := w.committed // P-1 … P-n, in commit order
+	got := checkDeliveredOnce(t, c, ch, srv.graphqlURL(), committed, rec, sub.state)
+	t.Logf("%d orders: %d acknowledged when the kill was done, %d failed attempts while it was down, %d events before the kill, %d after resuming (replay, then live)",
+		len(committed), killedAt, w.failures.Load(), delivered, len(got)-delivered)
+}
 
-	// The truth: every order the restarted server lists.
+// checkDeliveredOnce checks, once the writer is done, that the orders it
+// committed (P-1 … P-n, in commit order) are exactly the P- orders the
+// server at url lists, and that the subscriber whose events rec records
+// receives each of them once, in commit order, with strictly increasing
+// cursors and no event twice. It records one more order, Z-end, and waits
+// for it: events come in commit order, so once it has arrived everything
+// before it has, duplicates included. state describes the subscription for
+// a failure message. It returns every event received.
+func checkDeliveredOnce(t *testing.T, c *client, ch channel, url string, committed []string, rec *recorder, state func() string) []event {
+	t.Helper()
+	// The truth: every order the server lists.
 	listed := map[string]bool{}
-	for _, n := range ch.listOrderNumbers(t, c, srv.graphqlURL()) {
+	for _, n := range ch.listOrderNumbers(t, c, url) {
 		if strings.HasPrefix(n, "P-") {
 			listed[n] = true
 		}
@@ -126,14 +140,11 @@ func TestKilledServerResumesWithoutLossOrDuplicates(t *testing.T) {
 		t.FailNow()
 	}
 
-	// One more order, committed after all others: events come in commit
-	// order, so once it has arrived everything before it has, duplicates
-	// included.
 	const sentinel = "Z-end"
-	ch.mustCreateOrder(t, c, srv.graphqlURL(), sentinel)
+	ch.mustCreateOrder(t, c, url, sentinel)
 	if !rec.waitFor(eventTimeout, func(evs []event) bool { return evs[len(evs)-1].Number == sentinel }) {
 		t.Logf("received (number@cursor): %v", numbersOf(rec.snapshot()))
-		t.Fatalf("%s, the last order committed, was not delivered within %v; subscription %s", sentinel, eventTimeout, sub.state())
+		t.Fatalf("%s, the last order committed, was not delivered within %v; subscription %s", sentinel, eventTimeout, state())
 	}
 	got := rec.snapshot()
 
@@ -156,8 +167,7 @@ func TestKilledServerResumesWithoutLossOrDuplicates(t *testing.T) {
 	if t.Failed() {
 		t.Logf("received (number@cursor): %v", numbersOf(got))
 	}
-	t.Logf("%d orders: %d acknowledged when the kill was done, %d failed attempts while it was down, %d events before the kill, %d after resuming (replay, then live)",
-		len(committed), killedAt, w.failures.Load(), delivered, len(got)-delivered)
+	return got
 }
 
 func numbersOf(evs []event) []string {
