@@ -23,7 +23,7 @@ func PurchaseOrders(db bun.IDB, viewer *domain.Viewer) *bun.SelectQuery {
 			number = `p.number COLLATE "C"` // as the index rows' number column
 		}
 		return db.NewSelect().TableExpr(`(SELECT p.id AS purchase_order_id, 'PLATFORM_ADMIN' AS party,
-			p.created_at, p.updated_at, `+number+` AS number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+			p.created_at, p.updated_at, ` + number + ` AS number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 			FROM purchase_orders p) AS v`)
 	}
 	return db.NewSelect().TableExpr("purchase_order_visibility AS v").
