@@ -74,6 +74,10 @@ type randomChannel struct {
 	tenants   []tenant
 	products  []product
 	log       []string // what was done, for the reproduction
+	// clock is the orders' clock: it moves on a minute at most calls and
+	// stands still at the others, so orders tie on their times.
+	clock    time.Time
+	clockRNG *rand.Rand
 }
 
 func buildRandomChannel(t *testing.T, db *bun.DB, seed uint64) *randomChannel {
@@ -85,6 +89,14 @@ func buildRandomChannel(t *testing.T, db *bun.DB, seed uint64) *randomChannel {
 		names:     map[int64]string{},
 		tokens:    map[int64]string{},
 		removedBy: map[int]int64{},
+		clock:     time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(seed%100_000) * time.Hour),
+		clockRNG:  rand.New(rand.NewPCG(seed, 0xc10c)),
+	}
+	g.ord.Now = func() time.Time {
+		if g.clockRNG.IntN(3) > 0 {
+			g.clock = g.clock.Add(time.Minute)
+		}
+		return g.clock
 	}
 	counts := map[domain.OrganizationKind]int{
 		domain.KindVendor: 1 + g.rng.IntN(2), domain.KindDistributor: g.rng.IntN(3),
@@ -311,7 +323,9 @@ func (g *randomChannel) placeOrder() {
 	if !draft {
 		ok = ok && g.chainActive(o)
 	}
-	in := orders.CreateInput{Number: fmt.Sprintf("G%d-%d", g.seed, len(g.log)), VendorID: o.Vendor, CustomerID: o.Customer,
+	// Prefixes that a collation other than byte order would sort differently.
+	prefix := []string{"G", "po-", "PO", "Po_", "g"}[g.clockRNG.IntN(5)]
+	in := orders.CreateInput{Number: fmt.Sprintf("%s%d-%d", prefix, g.seed, len(g.log)), VendorID: o.Vendor, CustomerID: o.Customer,
 		Lines: []orders.LineInput{{SKU: "SKU-1", Quantity: 1}}, Draft: draft}
 	if o.Reseller != 0 {
 		in.ResellerID = &o.Reseller
@@ -323,7 +337,7 @@ func (g *randomChannel) placeOrder() {
 	what := fmt.Sprintf("place order V=%s D=%s R=%s C=%s by %s draft=%v", g.names[o.Vendor], g.name(o.Distributor),
 		g.name(o.Reseller), g.names[o.Customer], g.name(o.RecordedBy), draft)
 	if g.expect(err, ok, what, domain.CodeNotFound, domain.CodeInvalid) {
-		o.ID = rec.ID
+		o.ID, o.Number, o.CreatedAt, o.UpdatedAt = rec.ID, in.Number, g.clock, g.clock
 		g.m.Orders = append(g.m.Orders, o)
 		g.log[len(g.log)-1] += fmt.Sprintf(" #%d", o.ID)
 	}
@@ -350,7 +364,7 @@ func (g *randomChannel) moveOrder(i int) {
 	ok := !(o.Status == domain.PODraft && next == domain.POPlaced) || g.chainActive(o)
 	_, err := g.ord.UpdatePurchaseOrderStatus(g.admin, o.ID, next)
 	if g.expect(err, ok, fmt.Sprintf("move order #%d %s→%s", o.ID, o.Status, next), domain.CodeInvalid) {
-		g.m.Orders[i].Status = next
+		g.m.Orders[i].Status, g.m.Orders[i].UpdatedAt = next, g.clock
 	}
 }
 
@@ -455,6 +469,7 @@ func (g *randomChannel) check(a *testapi.Client) {
 			g.fail(viewer, "list is not newest first", listedIDs, nil)
 		}
 		g.sameSet(viewer, "list", listedIDs, keys(want))
+		g.checkListing(a, viewer)
 		if got.List.TotalCount != len(want) {
 			g.fail(viewer, "totalCount", got.List.TotalCount, len(want))
 		}
@@ -493,6 +508,114 @@ func (g *randomChannel) check(a *testapi.Client) {
 		if got.Organizations.TotalCount != len(wantOrgs) {
 			g.fail(viewer, "organizations totalCount", got.Organizations.TotalCount, len(wantOrgs))
 		}
+	}
+}
+
+const listQuery = `query($first: Int, $after: String, $last: Int, $before: String, $filter: PurchaseOrderFilter, $orderBy: PurchaseOrderOrder) {
+  list: purchaseOrders(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } }
+}`
+
+type listPage struct {
+	List struct {
+		TotalCount int
+		PageInfo   struct {
+			HasNextPage, HasPreviousPage bool
+			StartCursor, EndCursor       *string
+		}
+		Edges []struct{ Node struct{ ID string } }
+	}
+}
+
+// checkListing lists the viewer's orders in a random order (orderBy field
+// and direction) under a random date filter, whose bound is one of the
+// orders' own times, so exclusive and inclusive bounds differ; it pages
+// forward with a random first, then backward from the end with a random
+// last, and compares both with the model's list.
+func (g *randomChannel) checkListing(a *testapi.Client, viewer int64) {
+	field := []string{"CREATED_AT", "UPDATED_AT", "NUMBER"}[g.rng.IntN(3)]
+	asc, dir := g.rng.IntN(2) == 0, "DESC"
+	if asc {
+		dir = "ASC"
+	}
+	var f model.ListFilter
+	filter := map[string]any{}
+	if n := len(g.m.Orders); n > 0 {
+		o := g.m.Orders[g.rng.IntN(n)]
+		switch g.rng.IntN(4) {
+		case 1:
+			f.CreatedAfter, filter["createdAfter"] = o.CreatedAt, o.CreatedAt.Format(time.RFC3339Nano)
+		case 2:
+			f.CreatedBefore, filter["createdBefore"] = o.CreatedAt, o.CreatedAt.Format(time.RFC3339Nano)
+		case 3:
+			f.UpdatedSince, filter["updatedSince"] = o.UpdatedAt, o.UpdatedAt.Format(time.RFC3339Nano)
+		}
+	}
+	want := g.m.List(viewer, f, field, asc)
+	what := fmt.Sprintf("purchaseOrders(orderBy: %s %s, filter: %v)", field, dir, filter)
+	read := func(vars map[string]any) listPage {
+		vars["filter"], vars["orderBy"] = filter, map[string]any{"field": field, "direction": dir}
+		var got listPage
+		a.Must(g.tokens[viewer], listQuery, vars, &got)
+		if got.List.TotalCount != len(want) {
+			g.fail(viewer, what+" totalCount", got.List.TotalCount, len(want))
+		}
+		return got
+	}
+	var forward []int64
+	first := 1 + g.rng.IntN(len(want)+2)
+	for after := (*string)(nil); ; {
+		if len(forward) > len(want) {
+			g.fail(viewer, what+" forward paging does not end", forward, want)
+		}
+		got := read(map[string]any{"first": first, "after": after})
+		if got.List.PageInfo.HasPreviousPage != (after != nil) {
+			g.fail(viewer, what+" hasPreviousPage paging forward", got.List.PageInfo.HasPreviousPage, after != nil)
+		}
+		for _, e := range got.List.Edges {
+			forward = append(forward, rowID(g.t, e.Node.ID))
+		}
+		if !got.List.PageInfo.HasNextPage {
+			break
+		}
+		after = got.List.PageInfo.EndCursor
+		if len(forward) > 0 && g.rng.IntN(4) == 0 { // a cursor of another order is refused
+			other := map[string]any{"field": field, "direction": map[bool]string{true: "DESC", false: "ASC"}[asc]}
+			if r := a.Do(g.tokens[viewer], listQuery, map[string]any{"after": after, "orderBy": other}); r.Code() != "BAD_USER_INPUT" {
+				g.fail(viewer, what+" took a cursor of the opposite direction", r.Errors, "BAD_USER_INPUT")
+			}
+		}
+	}
+	if !slices.Equal(forward, want) {
+		g.fail(viewer, what+" paging forward", forward, want)
+	}
+	// Backward from the end: the pages, read last to first, are the
+	// model's list reversed; each page is itself in the list's order.
+	var reversed []int64
+	last := 1 + g.rng.IntN(len(want)+2)
+	for before := (*string)(nil); ; {
+		if len(reversed) > len(want) {
+			g.fail(viewer, what+" backward paging does not end", reversed, want)
+		}
+		got := read(map[string]any{"last": last, "before": before})
+		if got.List.PageInfo.HasNextPage != (before != nil) {
+			g.fail(viewer, what+" hasNextPage paging backward", got.List.PageInfo.HasNextPage, before != nil)
+		}
+		if len(got.List.Edges) > last {
+			g.fail(viewer, what+" page longer than last", len(got.List.Edges), last)
+		}
+		for i := len(got.List.Edges) - 1; i >= 0; i-- {
+			reversed = append(reversed, rowID(g.t, got.List.Edges[i].Node.ID))
+		}
+		if !got.List.PageInfo.HasPreviousPage {
+			break
+		}
+		before = got.List.PageInfo.StartCursor
+	}
+	wantReversed := slices.Clone(want)
+	slices.Reverse(wantReversed)
+	if !slices.Equal(reversed, wantReversed) {
+		g.fail(viewer, what+" paging backward (read from the end)", reversed, wantReversed)
 	}
 }
 
