@@ -164,14 +164,14 @@ func (f ListFilter) Keeps(o Order) bool {
 		(f.UpdatedSince.IsZero() || !o.UpdatedAt.Before(f.UpdatedSince))
 }
 
-// List is org's purchase-order list: the ids of the orders it may see that
-// f keeps, sorted on field (CREATED_AT, UPDATED_AT or NUMBER, the number
+// List is org's purchase-order list: the ids of the orders it may see (all
+// of them for org 0, the platform administrator) that f keeps, sorted on field (CREATED_AT, UPDATED_AT or NUMBER, the number
 // compared byte by byte), ties by id, descending unless asc.
 func (c *Channel) List(org int64, f ListFilter, field string, asc bool) []int64 {
 	var kept []Order
-	for _, s := range c.VisibleOrders(org) {
-		if f.Keeps(s.Order) {
-			kept = append(kept, s.Order)
+	for _, o := range c.Orders {
+		if visible, _ := c.Sees(org, o); (visible || org == 0) && f.Keeps(o) {
+			kept = append(kept, o)
 		}
 	}
 	slices.SortFunc(kept, func(a, b Order) int {
