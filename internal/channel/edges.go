@@ -246,20 +246,19 @@ func (s *Service) ChannelEdgesOf(ctx context.Context, orgIDs []int64, f EdgeFilt
 	if err != nil {
 		return nil, err
 	}
+	ranked, self := s.edgesOf(ctx, viewer, orgIDs, f)
+	// Seek checks the cursors even when there is no organization to list.
+	if ranked, err = page.Seek(ranked, edgesOrder, func() []any { return []any{new(int64)} }); err != nil {
+		return nil, err
+	}
 	var edges []*domain.ChannelEdge
 	if len(orgIDs) > 0 {
-		ranked, self := s.edgesOf(ctx, viewer, orgIDs, f)
-		if ranked, err = page.Seek(ranked, edgesOrder, func() []any { return []any{new(int64)} }); err != nil {
-			return nil, err
-		}
 		order := page.OrderBy(edgesOrder)
 		ranked = ranked.ColumnExpr("e.*").ColumnExpr("ROW_NUMBER() OVER (PARTITION BY ? ORDER BY "+order+") AS page_row", self)
 		if err := database.Conn(ctx, s.db).NewSelect().Model(&edges).ModelTableExpr("(?) AS e", ranked).
 			Where("e.page_row <= ?", page.Limit()).OrderExpr("?, "+order, self).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("channel: listing edges: %w", err)
 		}
-	} else if _, err := page.Seek(database.Conn(ctx, s.db).NewSelect(), edgesOrder, func() []any { return []any{new(int64)} }); err != nil {
-		return nil, err
 	}
 	rows := make(map[int64][]*domain.ChannelEdge, len(orgIDs))
 	for _, e := range edges {
