@@ -473,6 +473,7 @@ func (g *randomChannel) check(a *testapi.Client) {
 		}
 		g.sameSet(viewer, "list", listedIDs, keys(want))
 		g.checkListing(a, viewer)
+		g.checkOtherListsBothWays(a, viewer)
 		if got.List.TotalCount != len(want) {
 			g.fail(viewer, "totalCount", got.List.TotalCount, len(want))
 		}
@@ -513,120 +514,6 @@ func (g *randomChannel) check(a *testapi.Client) {
 		}
 	}
 	g.checkListing(a, 0) // the platform administrator, who reads purchase_orders directly
-}
-
-const listQuery = `query($first: Int, $after: String, $last: Int, $before: String, $filter: PurchaseOrderFilter, $orderBy: PurchaseOrderOrder) {
-  list: purchaseOrders(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
-    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } }
-}`
-
-type listPage struct {
-	List struct {
-		TotalCount int
-		PageInfo   struct {
-			HasNextPage, HasPreviousPage bool
-			StartCursor, EndCursor       *string
-		}
-		Edges []struct{ Node struct{ ID string } }
-	}
-}
-
-// checkListing lists the viewer's orders (viewer 0: the platform
-// administrator's) in a random order (orderBy field
-// and direction) under a random date filter, whose bound is one of the
-// orders' own times, so exclusive and inclusive bounds differ; it pages
-// forward with a random first, then backward from the end with a random
-// last, and compares both with the model's list.
-func (g *randomChannel) checkListing(a *testapi.Client, viewer int64) {
-	field := []string{"CREATED_AT", "UPDATED_AT", "NUMBER"}[g.rng.IntN(3)]
-	asc, dir := g.rng.IntN(2) == 0, "DESC"
-	if asc {
-		dir = "ASC"
-	}
-	var f model.ListFilter
-	filter := map[string]any{}
-	if n := len(g.m.Orders); n > 0 {
-		o := g.m.Orders[g.rng.IntN(n)]
-		switch g.rng.IntN(4) {
-		case 1:
-			f.CreatedAfter, filter["createdAfter"] = o.CreatedAt, o.CreatedAt.Format(time.RFC3339Nano)
-		case 2:
-			f.CreatedBefore, filter["createdBefore"] = o.CreatedAt, o.CreatedAt.Format(time.RFC3339Nano)
-		case 3:
-			f.UpdatedSince, filter["updatedSince"] = o.UpdatedAt, o.UpdatedAt.Format(time.RFC3339Nano)
-		}
-	}
-	want := g.m.List(viewer, f, field, asc)
-	if _, ok := filter["createdAfter"]; viewer == 0 && !ok {
-		// The administrator also sees the graphs before this one, whose
-		// clocks ran hours earlier: keep this graph's orders.
-		filter["createdAfter"] = g.start.Add(-time.Second).Format(time.RFC3339Nano)
-	}
-	what := fmt.Sprintf("purchaseOrders(orderBy: %s %s, filter: %v)", field, dir, filter)
-	read := func(vars map[string]any) listPage {
-		vars["filter"], vars["orderBy"] = filter, map[string]any{"field": field, "direction": dir}
-		var got listPage
-		a.Must(g.tokens[viewer], listQuery, vars, &got)
-		if got.List.TotalCount != len(want) {
-			g.fail(viewer, what+" totalCount", got.List.TotalCount, len(want))
-		}
-		return got
-	}
-	var forward []int64
-	first := 1 + g.rng.IntN(len(want)+2)
-	for after := (*string)(nil); ; {
-		if len(forward) > len(want) {
-			g.fail(viewer, what+" forward paging does not end", forward, want)
-		}
-		got := read(map[string]any{"first": first, "after": after})
-		if got.List.PageInfo.HasPreviousPage != (after != nil) {
-			g.fail(viewer, what+" hasPreviousPage paging forward", got.List.PageInfo.HasPreviousPage, after != nil)
-		}
-		for _, e := range got.List.Edges {
-			forward = append(forward, rowID(g.t, e.Node.ID))
-		}
-		if !got.List.PageInfo.HasNextPage {
-			break
-		}
-		after = got.List.PageInfo.EndCursor
-		if len(forward) > 0 && g.rng.IntN(4) == 0 { // a cursor of another order is refused
-			other := map[string]any{"field": field, "direction": map[bool]string{true: "DESC", false: "ASC"}[asc]}
-			if r := a.Do(g.tokens[viewer], listQuery, map[string]any{"after": after, "orderBy": other}); r.Code() != "BAD_USER_INPUT" {
-				g.fail(viewer, what+" took a cursor of the opposite direction", r.Errors, "BAD_USER_INPUT")
-			}
-		}
-	}
-	if !slices.Equal(forward, want) {
-		g.fail(viewer, what+" paging forward", forward, want)
-	}
-	// Backward from the end: the pages, read last to first, are the
-	// model's list reversed; each page is itself in the list's order.
-	var reversed []int64
-	last := 1 + g.rng.IntN(len(want)+2)
-	for before := (*string)(nil); ; {
-		if len(reversed) > len(want) {
-			g.fail(viewer, what+" backward paging does not end", reversed, want)
-		}
-		got := read(map[string]any{"last": last, "before": before})
-		if got.List.PageInfo.HasNextPage != (before != nil) {
-			g.fail(viewer, what+" hasNextPage paging backward", got.List.PageInfo.HasNextPage, before != nil)
-		}
-		if len(got.List.Edges) > last {
-			g.fail(viewer, what+" page longer than last", len(got.List.Edges), last)
-		}
-		for i := len(got.List.Edges) - 1; i >= 0; i-- {
-			reversed = append(reversed, rowID(g.t, got.List.Edges[i].Node.ID))
-		}
-		if !got.List.PageInfo.HasPreviousPage {
-			break
-		}
-		before = got.List.PageInfo.StartCursor
-	}
-	wantReversed := slices.Clone(want)
-	slices.Reverse(wantReversed)
-	if !slices.Equal(reversed, wantReversed) {
-		g.fail(viewer, what+" paging backward (read from the end)", reversed, wantReversed)
-	}
 }
 
 // compare checks one order as the viewer got it against the model and
