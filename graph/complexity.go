@@ -11,11 +11,11 @@ import (
 // pages multiply beyond the limit. Other fields cost 1 plus their children.
 func Complexity() ComplexityRoot {
 	var c ComplexityRoot
-	c.Query.PurchaseOrders = func(child int, first *int, _ *string, _ *model.PurchaseOrderFilter) int {
-		return 1 + child*pageSize(first)
+	c.Query.PurchaseOrders = func(child int, first *int, _ *string, last *int, _ *string, _ *model.PurchaseOrderFilter, _ *model.PurchaseOrderOrder) int {
+		return 1 + child*pageSize(first, last)
 	}
-	c.Query.Organizations = func(child int, first *int, _ *string, _ *model.OrganizationFilter) int {
-		return 1 + child*pageSize(first)
+	c.Query.Organizations = func(child int, first *int, _ *string, last *int, _ *string, _ *model.OrganizationFilter) int {
+		return 1 + child*pageSize(first, last)
 	}
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
 	c.Query.Notifications = func(child int, first *int) int {
@@ -24,8 +24,8 @@ func Complexity() ComplexityRoot {
 		}
 		return 1 + child*max(*first, 1)
 	}
-	c.Organization.ChannelEdges = func(child int, _ model.EdgeDirection, _ *domain.OrganizationKind, _ *bool, first *int, _ *string) int {
-		return 1 + child*pageSize(first)
+	c.Organization.ChannelEdges = func(child int, _ model.EdgeDirection, _ *domain.OrganizationKind, _ *bool, first *int, _ *string, last *int, _ *string) int {
+		return 1 + child*pageSize(first, last)
 	}
 	// Unpaged lists, weighed by a typical size: an order has 1 to 100 lines,
 	// a customer a handful of tenants.
@@ -34,9 +34,17 @@ func Complexity() ComplexityRoot {
 	return c
 }
 
-func pageSize(first *int) int {
-	if first == nil {
-		return relay.DefaultPageSize
+// pageSize is the most a page may hold: first or last (last weighs like
+// first; asking for both is refused before anything runs, but weighs the
+// larger), or the default.
+func pageSize(first, last *int) int {
+	switch {
+	case first != nil && last != nil:
+		return max(*first, *last, 1)
+	case first != nil:
+		return max(*first, 1)
+	case last != nil:
+		return max(*last, 1)
 	}
-	return max(*first, 1)
+	return relay.DefaultPageSize
 }

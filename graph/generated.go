@@ -148,7 +148,7 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		ChannelEdges func(childComplexity int, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) int
+		ChannelEdges func(childComplexity int, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string, last *int, before *string) int
 		Country      func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -234,10 +234,10 @@ type ComplexityRoot struct {
 		Nodes          func(childComplexity int, ids []string) int
 		Notifications  func(childComplexity int, first *int) int
 		Organization   func(childComplexity int, id string) int
-		Organizations  func(childComplexity int, first *int, after *string, filter *model.OrganizationFilter) int
+		Organizations  func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.OrganizationFilter) int
 		Product        func(childComplexity int, id string) int
 		PurchaseOrder  func(childComplexity int, id string) int
-		PurchaseOrders func(childComplexity int, first *int, after *string, filter *model.PurchaseOrderFilter) int
+		PurchaseOrders func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PurchaseOrderFilter, orderBy *model.PurchaseOrderOrder) int
 		Tenant         func(childComplexity int, id string) int
 		Viewer         func(childComplexity int) int
 	}
@@ -331,7 +331,7 @@ type OrganizationResolver interface {
 	Segment(ctx context.Context, obj *domain.Organization) (*string, error)
 
 	Tenants(ctx context.Context, obj *domain.Organization) ([]*domain.Tenant, error)
-	ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) (*model.ChannelEdgeConnection, error)
+	ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string, last *int, before *string) (*model.ChannelEdgeConnection, error)
 }
 type OrganizationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrganizationConnection) (int, error)
@@ -360,9 +360,9 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 	Organization(ctx context.Context, id string) (*domain.Organization, error)
-	Organizations(ctx context.Context, first *int, after *string, filter *model.OrganizationFilter) (*model.OrganizationConnection, error)
+	Organizations(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.OrganizationFilter) (*model.OrganizationConnection, error)
 	PurchaseOrder(ctx context.Context, id string) (*domain.PurchaseOrder, error)
-	PurchaseOrders(ctx context.Context, first *int, after *string, filter *model.PurchaseOrderFilter) (*model.PurchaseOrderConnection, error)
+	PurchaseOrders(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.PurchaseOrderFilter, orderBy *model.PurchaseOrderOrder) (*model.PurchaseOrderConnection, error)
 	Product(ctx context.Context, id string) (*domain.Product, error)
 	Tenant(ctx context.Context, id string) (*domain.Tenant, error)
 	Notifications(ctx context.Context, first *int) ([]*domain.Notification, error)
@@ -825,7 +825,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Organization.ChannelEdges(childComplexity, args["direction"].(model.EdgeDirection), args["kind"].(*domain.OrganizationKind), args["includeRemoved"].(*bool), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Organization.ChannelEdges(childComplexity, args["direction"].(model.EdgeDirection), args["kind"].(*domain.OrganizationKind), args["includeRemoved"].(*bool), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Organization.country":
 		if e.ComplexityRoot.Organization.Country == nil {
 			break
@@ -1179,7 +1179,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Organizations(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.OrganizationFilter)), true
+		return e.ComplexityRoot.Query.Organizations(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.OrganizationFilter)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -1212,7 +1212,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.PurchaseOrders(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.PurchaseOrderFilter)), true
+		return e.ComplexityRoot.Query.PurchaseOrders(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.PurchaseOrderFilter), args["orderBy"].(*model.PurchaseOrderOrder)), true
 	case "Query.tenant":
 		if e.ComplexityRoot.Query.Tenant == nil {
 			break
@@ -1406,6 +1406,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OrganizationFilter", ec.unmarshalInputOrganizationFilter),
 			graphql.NewInputUnmarshaler("PurchaseOrderFilter", ec.unmarshalInputPurchaseOrderFilter),
 			graphql.NewInputUnmarshaler("PurchaseOrderLineInput", ec.unmarshalInputPurchaseOrderLineInput),
+			graphql.NewInputUnmarshaler("PurchaseOrderOrder", ec.unmarshalInputPurchaseOrderOrder),
 			graphql.NewInputUnmarshaler("RemoveChannelEdgeInput", ec.unmarshalInputRemoveChannelEdgeInput),
 			graphql.NewInputUnmarshaler("ReportTenantProvisioningInput", ec.unmarshalInputReportTenantProvisioningInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
@@ -2268,6 +2269,22 @@ func (ec *executionContext) field_Organization_channelEdges_args(ctx context.Con
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
 	return args, nil
 }
 
@@ -2360,14 +2377,30 @@ func (ec *executionContext) field_Query_organizations_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.OrganizationFilter, error) {
 			return ec.unmarshalOOrganizationFilter2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐOrganizationFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["filter"] = arg2
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -2418,14 +2451,38 @@ func (ec *executionContext) field_Query_purchaseOrders_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.PurchaseOrderFilter, error) {
 			return ec.unmarshalOPurchaseOrderFilter2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["filter"] = arg2
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.PurchaseOrderOrder, error) {
+			return ec.unmarshalOPurchaseOrderOrder2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -4485,7 +4542,7 @@ func (ec *executionContext) _Organization_channelEdges(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Organization().ChannelEdges(ctx, obj, fc.Args["direction"].(model.EdgeDirection), fc.Args["kind"].(*domain.OrganizationKind), fc.Args["includeRemoved"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Organization().ChannelEdges(ctx, obj, fc.Args["direction"].(model.EdgeDirection), fc.Args["kind"].(*domain.OrganizationKind), fc.Args["includeRemoved"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelEdgeConnection) graphql.Marshaler {
@@ -5766,7 +5823,7 @@ func (ec *executionContext) _Query_organizations(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Organizations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.OrganizationFilter))
+			return ec.Resolvers.Query().Organizations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.OrganizationFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OrganizationConnection) graphql.Marshaler {
@@ -5854,7 +5911,7 @@ func (ec *executionContext) _Query_purchaseOrders(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().PurchaseOrders(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.PurchaseOrderFilter))
+			return ec.Resolvers.Query().PurchaseOrders(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.PurchaseOrderFilter), fc.Args["orderBy"].(*model.PurchaseOrderOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PurchaseOrderConnection) graphql.Marshaler {
@@ -8397,7 +8454,7 @@ func (ec *executionContext) unmarshalInputPurchaseOrderFilter(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "customerId", "resellerId", "distributorId", "search"}
+	fieldsInOrder := [...]string{"status", "customerId", "resellerId", "distributorId", "search", "createdAfter", "createdBefore", "updatedSince"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8439,6 +8496,27 @@ func (ec *executionContext) unmarshalInputPurchaseOrderFilter(ctx context.Contex
 				return it, err
 			}
 			it.Search = data
+		case "createdAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAfter"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAfter = data
+		case "createdBefore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBefore"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBefore = data
+		case "updatedSince":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedSince"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedSince = data
 		}
 	}
 	return it, nil
@@ -8502,6 +8580,59 @@ func (ec *executionContext) unmarshalInputPurchaseOrderLineInput(ctx context.Con
 func UnmarshalPurchaseOrderLineInput(ctx context.Context, raw any) (model.PurchaseOrderLineInput, error) {
 	var out model.PurchaseOrderLineInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PurchaseOrderLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPurchaseOrderOrder(ctx context.Context, obj any) (model.PurchaseOrderOrder, error) {
+	var it model.PurchaseOrderOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "DESC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPurchaseOrderOrderField2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPurchaseOrderOrder unmarshals raw into the PurchaseOrderOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPurchaseOrderOrder(ctx context.Context, raw any) (model.PurchaseOrderOrder, error) {
+	var out model.PurchaseOrderOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PurchaseOrderOrder", raw, &out)
 	return out, err
 }
 
@@ -11238,6 +11369,16 @@ func (ec *executionContext) unmarshalNPurchaseOrderLineInput2ᚖgithubᚗcomᚋc
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNPurchaseOrderOrderField2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderOrderField(ctx context.Context, v any) (model.PurchaseOrderOrderField, error) {
+	var res model.PurchaseOrderOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPurchaseOrderOrderField2githubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderOrderField(ctx context.Context, sel ast.SelectionSet, v model.PurchaseOrderOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPurchaseOrderPayload2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrderPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PurchaseOrderPayload!")
@@ -11652,6 +11793,22 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋchannelgraphᚋchannelgr
 	return ec._Node(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOOrderDirection2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OrderDirection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderDirection2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, sel ast.SelectionSet, v *model.OrderDirection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOOrganization2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐOrganization(ctx context.Context, sel ast.SelectionSet, v *domain.Organization) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -11726,6 +11883,14 @@ func (ec *executionContext) marshalOPurchaseOrderKind2ᚖgithubᚗcomᚋchannelg
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOPurchaseOrderOrder2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋgraphᚋmodelᚐPurchaseOrderOrder(ctx context.Context, v any) (*model.PurchaseOrderOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPurchaseOrderOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOPurchaseOrderStatus2ᚖgithubᚗcomᚋchannelgraphᚋchannelgraphᚋinternalᚋdomainᚐPurchaseOrderStatus(ctx context.Context, v any) (*domain.PurchaseOrderStatus, error) {

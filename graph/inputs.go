@@ -26,15 +26,15 @@ func deref[T any](p *T) T {
 
 // edgeList is the list of channel edges a channelEdges field names by its
 // arguments: the key the resolver loads, and the one priming fills.
-func edgeList(direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) (loaders.EdgeList, error) {
-	page, err := relay.NewPage(first, after)
+func edgeList(direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string, last *int, before *string) (loaders.EdgeList, error) {
+	page, err := relay.Args{First: first, After: after, Last: last, Before: before}.Page()
 	if err != nil {
 		return loaders.EdgeList{}, err
 	}
 	return loaders.EdgeList{
 		Filter: channel.EdgeFilter{Downstream: direction == model.EdgeDirectionDownstream,
 			Kind: deref(kind), IncludeRemoved: deref(includeRemoved)},
-		First: page.First, After: deref(after),
+		First: page.Size, Backward: page.Backward, After: deref(after), Before: deref(before),
 	}, nil
 }
 
@@ -64,7 +64,8 @@ func purchaseOrderFilter(filter *model.PurchaseOrderFilter) (orders.Filter, erro
 	if filter == nil {
 		return orders.Filter{}, nil
 	}
-	f := orders.Filter{Status: filter.Status, Search: deref(filter.Search)}
+	f := orders.Filter{Status: filter.Status, Search: deref(filter.Search),
+		CreatedAfter: filter.CreatedAfter, CreatedBefore: filter.CreatedBefore, UpdatedSince: filter.UpdatedSince}
 	var err error
 	if f.CustomerID, err = relay.ParseOptionalID("filter.customerId", relay.TypeOrganization, filter.CustomerID); err != nil {
 		return f, err
@@ -74,4 +75,11 @@ func purchaseOrderFilter(filter *model.PurchaseOrderFilter) (orders.Filter, erro
 	}
 	f.DistributorID, err = relay.ParseOptionalID("filter.distributorId", relay.TypeOrganization, filter.DistributorID)
 	return f, err
+}
+
+func purchaseOrderSort(o *model.PurchaseOrderOrder) orders.Sort {
+	if o == nil {
+		return orders.Sort{}
+	}
+	return orders.Sort{Field: orders.SortField(o.Field), Asc: o.Direction != nil && *o.Direction == model.OrderDirectionAsc}
 }

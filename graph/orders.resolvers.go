@@ -95,8 +95,8 @@ func (r *queryResolver) PurchaseOrder(ctx context.Context, id string) (*domain.P
 }
 
 // PurchaseOrders is the resolver for the purchaseOrders field.
-func (r *queryResolver) PurchaseOrders(ctx context.Context, first *int, after *string, filter *model.PurchaseOrderFilter) (*model.PurchaseOrderConnection, error) {
-	page, err := relay.NewPage(first, after)
+func (r *queryResolver) PurchaseOrders(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.PurchaseOrderFilter, orderBy *model.PurchaseOrderOrder) (*model.PurchaseOrderConnection, error) {
+	page, err := relay.Args{First: first, After: after, Last: last, Before: before}.Page()
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (r *queryResolver) PurchaseOrders(ctx context.Context, first *int, after *s
 	if err != nil {
 		return nil, err
 	}
-	conn, err := r.Orders.PurchaseOrders(ctx, f, page)
+	conn, err := r.Orders.PurchaseOrders(ctx, f, purchaseOrderSort(orderBy), page)
 	if err != nil {
 		return nil, err
 	}

@@ -51,8 +51,8 @@ func (r *organizationResolver) Tenants(ctx context.Context, obj *domain.Organiza
 }
 
 // ChannelEdges is the resolver for the channelEdges field.
-func (r *organizationResolver) ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string) (*model.ChannelEdgeConnection, error) {
-	list, err := edgeList(direction, kind, includeRemoved, first, after)
+func (r *organizationResolver) ChannelEdges(ctx context.Context, obj *domain.Organization, direction model.EdgeDirection, kind *domain.OrganizationKind, includeRemoved *bool, first *int, after *string, last *int, before *string) (*model.ChannelEdgeConnection, error) {
+	list, err := edgeList(direction, kind, includeRemoved, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +80,8 @@ func (r *queryResolver) Organization(ctx context.Context, id string) (*domain.Or
 }
 
 // Organizations is the resolver for the organizations field.
-func (r *queryResolver) Organizations(ctx context.Context, first *int, after *string, filter *model.OrganizationFilter) (*model.OrganizationConnection, error) {
-	page, err := relay.NewPage(first, after)
+func (r *queryResolver) Organizations(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.OrganizationFilter) (*model.OrganizationConnection, error) {
+	page, err := relay.Args{First: first, After: after, Last: last, Before: before}.Page()
 	if err != nil {
 		return nil, err
 	}

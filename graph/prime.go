@@ -119,7 +119,8 @@ var (
 // gets them; channelEdgesFilter keeps only what its count depends on.
 func channelEdgesArgs(args map[string]any) (any, error) {
 	return edgeList(args["direction"].(model.EdgeDirection), args["kind"].(*domain.OrganizationKind),
-		args["includeRemoved"].(*bool), args["first"].(*int), args["after"].(*string))
+		args["includeRemoved"].(*bool), args["first"].(*int), args["after"].(*string),
+		args["last"].(*int), args["before"].(*string))
 }
 
 func channelEdgesFilter(args map[string]any) (any, error) {

@@ -191,11 +191,13 @@ type OrganizationFilter struct {
 // Where a page of a connection sits in its list. To read the next page, pass `endCursor` as the list's
 // `after` argument while `hasNextPage` is true.
 type PageInfo struct {
-	// True when more items follow this page.
+	// Paging forward (`first`/`after`): true when more items follow this page. Paging backward
+	// (`last`/`before`): true when the page was asked for with `before` (items follow it).
 	HasNextPage bool `json:"hasNextPage"`
-	// True when the page was asked for with `after` (items come before it); false on a first page.
+	// Paging forward: true when the page was asked for with `after` (items come before it); false on a first
+	// page. Paging backward: true when more items precede this page.
 	HasPreviousPage bool `json:"hasPreviousPage"`
-	// The cursor of the page's first item; null for an empty page.
+	// The cursor of the page's first item, to pass as `before` for the page before it; null for an empty page.
 	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor of the page's last item, to pass as `after` for the next page; null for an empty page.
 	EndCursor *string `json:"endCursor,omitempty"`
@@ -231,6 +233,14 @@ type PurchaseOrderFilter struct {
 	DistributorID *string `json:"distributorId,omitempty"`
 	// Keeps orders whose number contains this text, ignoring case; at most 100 characters.
 	Search *string `json:"search,omitempty"`
+	// Keeps orders created strictly after this time (exclusive), an RFC 3339 date-time such as "2026-11-30T08:00:00Z".
+	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
+	// Keeps orders created strictly before this time (exclusive), an RFC 3339 date-time.
+	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
+	// Keeps orders last changed at or after this time (inclusive), an RFC 3339 date-time. To fetch what changed since
+	// your last sync, pass the `updatedAt` of the last order you saw with `orderBy: {field: UPDATED_AT, direction: ASC}`
+	// (an order you already have may come again; compare its `updatedAt`).
+	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
 }
 
 // One line of createPurchaseOrder.
@@ -239,6 +249,14 @@ type PurchaseOrderLineInput struct {
 	Sku string `json:"sku"`
 	// How many, 1 to 1,000,000.
 	Quantity int `json:"quantity"`
+}
+
+// The order of `Query.purchaseOrders`.
+type PurchaseOrderOrder struct {
+	// What to sort on.
+	Field PurchaseOrderOrderField `json:"field"`
+	// Which way: ASC (oldest, lowest first) or DESC; DESC when omitted.
+	Direction *OrderDirection `json:"direction,omitempty"`
 }
 
 // The result of createPurchaseOrder and updatePurchaseOrderStatus.
@@ -406,6 +424,125 @@ func (e *EdgeDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e EdgeDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A sort direction.
+type OrderDirection string
+
+const (
+	// Ascending: oldest, lowest first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Descending: newest, highest first.
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What `Query.purchaseOrders` can sort on.
+type PurchaseOrderOrderField string
+
+const (
+	// When the order was recorded (`createdAt`); the default.
+	PurchaseOrderOrderFieldCreatedAt PurchaseOrderOrderField = "CREATED_AT"
+	// When the order last changed (`updatedAt`), as at a status change.
+	PurchaseOrderOrderFieldUpdatedAt PurchaseOrderOrderField = "UPDATED_AT"
+	// The order's `number`, compared character by character (by Unicode code point, case-sensitive).
+	PurchaseOrderOrderFieldNumber PurchaseOrderOrderField = "NUMBER"
+)
+
+var AllPurchaseOrderOrderField = []PurchaseOrderOrderField{
+	PurchaseOrderOrderFieldCreatedAt,
+	PurchaseOrderOrderFieldUpdatedAt,
+	PurchaseOrderOrderFieldNumber,
+}
+
+func (e PurchaseOrderOrderField) IsValid() bool {
+	switch e {
+	case PurchaseOrderOrderFieldCreatedAt, PurchaseOrderOrderFieldUpdatedAt, PurchaseOrderOrderFieldNumber:
+		return true
+	}
+	return false
+}
+
+func (e PurchaseOrderOrderField) String() string {
+	return string(e)
+}
+
+func (e *PurchaseOrderOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PurchaseOrderOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PurchaseOrderOrderField", str)
+	}
+	return nil
+}
+
+func (e PurchaseOrderOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PurchaseOrderOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PurchaseOrderOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

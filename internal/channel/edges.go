@@ -231,32 +231,32 @@ func (s *Service) edgesOf(ctx context.Context, viewer *domain.Viewer, orgIDs []i
 	return q, self
 }
 
+// edgesOrder is an organization's edge list's order: oldest (lowest id) first.
+var edgesOrder = relay.Keyset{List: "channelEdges", Columns: []string{"e.id"}}
+
 // ChannelEdgesOf lists, for each organization of orgIDs, its edges in one
 // direction, oldest first, among those the viewer may see — each its own
-// list with its own page — in one statement for all of them: ROW_NUMBER()
-// over each organization's edges in the list's order keeps each one's first
-// page.First+1 after the cursor. The caller has checked the organizations
-// themselves are visible. Each page's Count counts its organization's list
+// list with its own page, read either way — in one statement for all of
+// them: ROW_NUMBER() over each organization's edges in the page's reading
+// order keeps each one's first page.Size+1 past the cursors. The caller has
+// checked the organizations themselves are visible. Each page's Count counts its organization's list
 // alone; a loader batches those through ChannelEdgeCounts.
 func (s *Service) ChannelEdgesOf(ctx context.Context, orgIDs []int64, f EdgeFilter, page relay.Page) (map[int64]*relay.Connection[*domain.ChannelEdge], error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var afterID int64
-	hasAfter, err := page.ScanAfter("channelEdges", &afterID)
-	if err != nil {
+	ranked, self := s.edgesOf(ctx, viewer, orgIDs, f)
+	// Seek checks the cursors even when there is no organization to list.
+	if ranked, err = page.Seek(ranked, edgesOrder, func() []any { return []any{new(int64)} }); err != nil {
 		return nil, err
 	}
 	var edges []*domain.ChannelEdge
 	if len(orgIDs) > 0 {
-		ranked, self := s.edgesOf(ctx, viewer, orgIDs, f)
-		if hasAfter {
-			ranked = ranked.Where("e.id > ?", afterID)
-		}
-		ranked = ranked.ColumnExpr("e.*").ColumnExpr("ROW_NUMBER() OVER (PARTITION BY ? ORDER BY e.id) AS page_row", self)
+		order := page.OrderBy(edgesOrder)
+		ranked = ranked.ColumnExpr("e.*").ColumnExpr("ROW_NUMBER() OVER (PARTITION BY ? ORDER BY "+order+") AS page_row", self)
 		if err := database.Conn(ctx, s.db).NewSelect().Model(&edges).ModelTableExpr("(?) AS e", ranked).
-			Where("e.page_row <= ?", page.Limit()).OrderExpr("?, e.id", self).Scan(ctx); err != nil {
+			Where("e.page_row <= ?", page.Limit()).OrderExpr("?, "+order, self).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("channel: listing edges: %w", err)
 		}
 	}
@@ -268,7 +268,7 @@ func (s *Service) ChannelEdgesOf(ctx context.Context, orgIDs []int64, f EdgeFilt
 		}
 		rows[org] = append(rows[org], e)
 	}
-	cursor := func(e *domain.ChannelEdge) string { return relay.Cursor("channelEdges", e.ID) }
+	cursor := func(e *domain.ChannelEdge) string { return relay.Cursor(edgesOrder.List, e.ID) }
 	out := make(map[int64]*relay.Connection[*domain.ChannelEdge], len(orgIDs))
 	for _, id := range orgIDs {
 		out[id] = relay.NewConnection(page, rows[id], cursor, func(ctx context.Context) (int, error) {

@@ -164,8 +164,11 @@ type OrganizationFilter struct {
 	Search string
 }
 
+// organizationsOrder is the organizations list's order: by name, then id.
+var organizationsOrder = relay.Keyset{List: "organizations", Columns: []string{"o.name", "o.id"}}
+
 // Organizations lists the organizations the viewer may see (SPEC §1.5), by
-// name.
+// name, a page of it either way.
 func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page relay.Page) (*relay.Connection[*domain.Organization], error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
@@ -184,16 +187,13 @@ func (s *Service) Organizations(ctx context.Context, f OrganizationFilter, page 
 		}
 		return q
 	}
-	q := filtered(database.Conn(ctx, s.db).NewSelect())
-	var afterName string
-	var afterID int64
-	if ok, err := page.ScanAfter("organizations", &afterName, &afterID); err != nil {
+	q, err := page.Seek(filtered(database.Conn(ctx, s.db).NewSelect()), organizationsOrder,
+		func() []any { return []any{new(string), new(int64)} })
+	if err != nil {
 		return nil, err
-	} else if ok {
-		q = q.Where("(o.name > ? OR (o.name = ? AND o.id > ?))", afterName, afterName, afterID)
 	}
 	var orgs []*domain.Organization
-	if err := q.Model(&orgs).OrderExpr("o.name ASC, o.id ASC").Limit(page.Limit()).Scan(ctx); err != nil {
+	if err := q.Model(&orgs).OrderExpr(page.OrderBy(organizationsOrder)).Limit(page.Limit()).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("channel: listing organizations: %w", err)
 	}
 	cursor := func(o *domain.Organization) string { return relay.Cursor("organizations", o.Name, o.ID) }

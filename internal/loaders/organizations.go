@@ -11,12 +11,15 @@ import (
 )
 
 // EdgeList names one list of an organization's channel edges as a field
-// asks for it: its filter, its page size and the cursor it starts after (""
-// for the first page). The organization's id completes a loader key.
+// asks for it: its filter, its page size (first, or last when Backward) and
+// the cursors it lies between ("" for none). The organization's id
+// completes a loader key.
 type EdgeList struct {
-	Filter channel.EdgeFilter
-	First  int
-	After  string
+	Filter   channel.EdgeFilter
+	First    int
+	Backward bool
+	After    string
+	Before   string
 }
 
 // EdgesKey is one organization's page of a list of its channel edges.
@@ -36,11 +39,11 @@ type edgePage = *relay.Connection[*domain.ChannelEdge]
 // edgePages loads one page of the same list for each of orgIDs, in one
 // statement, each page counting its list through the ChannelEdgeCount loader.
 func (l *Loaders) edgePages(ctx context.Context, list EdgeList, orgIDs []int64) (map[int64]edgePage, error) {
-	var after *string
-	if list.After != "" {
-		after = &list.After
+	args := relay.Args{First: &list.First, After: orNil(list.After), Before: orNil(list.Before)}
+	if list.Backward {
+		args.First, args.Last = nil, &list.First
 	}
-	page, err := relay.NewPage(&list.First, after)
+	page, err := args.Page()
 	if err != nil {
 		return nil, err
 	}
@@ -81,4 +84,11 @@ func perArgs[K, A comparable, V any](split func(K) (int64, A), load func(context
 		}
 		return out
 	}
+}
+
+func orNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -86,12 +86,72 @@ type Filter struct {
 	ResellerID    *int64
 	DistributorID *int64
 	Search        string
+	// CreatedAfter and CreatedBefore keep orders created strictly after or
+	// before the time; UpdatedSince those changed at or after it.
+	CreatedAfter, CreatedBefore, UpdatedSince *time.Time
 }
 
-// PurchaseOrders lists the purchase orders the viewer may see, newest first.
-// Filters apply to the viewer's visibility rows, so filtering a customer's
-// orders by distributor finds nothing (SPEC §3.3).
-func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page) (*relay.Connection[*domain.PurchaseOrder], error) {
+// SortField is what the purchase-order list sorts on.
+type SortField string
+
+// The fields the list sorts on; the zero SortField is SortCreatedAt.
+const (
+	SortCreatedAt SortField = "CREATED_AT"
+	SortUpdatedAt SortField = "UPDATED_AT"
+	SortNumber    SortField = "NUMBER"
+)
+
+// Sort is the order of the purchase-order list, ties broken by id in the
+// same direction. The zero Sort is newest first.
+type Sort struct {
+	Field SortField
+	Asc   bool
+}
+
+// keyset is the sort's order over the visibility rows v, served by an index
+// on (viewer_organization_id, column, purchase_order_id); its list name
+// makes a cursor of one order useless in another. Newest first keeps the
+// plain name, so cursors handed out before orderBy existed stay valid.
+func (o Sort) keyset() relay.Keyset {
+	if o.Field == "" {
+		o.Field = SortCreatedAt
+	}
+	column := map[SortField]string{SortCreatedAt: "v.created_at", SortUpdatedAt: "v.updated_at", SortNumber: "v.number"}[o.Field]
+	list := "purchaseOrders"
+	if o.Field != SortCreatedAt || o.Asc {
+		dir := "DESC"
+		if o.Asc {
+			dir = "ASC"
+		}
+		list += ":" + string(o.Field) + ":" + dir
+	}
+	return relay.Keyset{List: list, Columns: []string{column, "v.purchase_order_id"}, Desc: !o.Asc}
+}
+
+// key returns fresh pointers for a cursor's values; value reads them off an order.
+func (o Sort) key() []any {
+	if o.Field == SortNumber {
+		return []any{new(string), new(int64)}
+	}
+	return []any{new(time.Time), new(int64)}
+}
+
+func (o Sort) value(po *domain.PurchaseOrder) any {
+	switch o.Field {
+	case SortUpdatedAt:
+		return po.UpdatedAt
+	case SortNumber:
+		return po.Number
+	}
+	return po.CreatedAt
+}
+
+// PurchaseOrders lists the purchase orders the viewer may see, in the
+// sort's order, a page of it either way. Filters apply to the viewer's
+// visibility rows, so filtering a customer's orders by distributor finds
+// nothing (SPEC §3.3). The list reads the viewer's index rows in index
+// order: the date filters and cursors bound the range it reads.
+func (s *Service) PurchaseOrders(ctx context.Context, f Filter, sort Sort, page relay.Page) (*relay.Connection[*domain.PurchaseOrder], error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -112,6 +172,15 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 		if f.DistributorID != nil {
 			q = q.Where("v.distributor_id = ?", *f.DistributorID)
 		}
+		if f.CreatedAfter != nil {
+			q = q.Where("v.created_at > ?", *f.CreatedAfter)
+		}
+		if f.CreatedBefore != nil {
+			q = q.Where("v.created_at < ?", *f.CreatedBefore)
+		}
+		if f.UpdatedSince != nil {
+			q = q.Where("v.updated_at >= ?", *f.UpdatedSince)
+		}
 		if f.Search != "" {
 			q = q.Where("EXISTS (SELECT 1 FROM purchase_orders s WHERE s.id = v.purchase_order_id AND LOWER(s.number) LIKE ? ESCAPE '\\')",
 				database.ContainsPattern(f.Search))
@@ -119,19 +188,16 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, page relay.Page)
 		return q
 	}
 	db := database.Conn(ctx, s.db)
-	q := filtered(visible(db, viewer))
-	var afterAt time.Time
-	var afterID int64
-	if ok, err := page.ScanAfter("purchaseOrders", &afterAt, &afterID); err != nil {
+	keyset := sort.keyset()
+	q, err := page.Seek(filtered(visible(db, viewer)), keyset, sort.key)
+	if err != nil {
 		return nil, err
-	} else if ok {
-		q = q.Where("(v.created_at < ? OR (v.created_at = ? AND v.purchase_order_id < ?))", afterAt, afterAt, afterID)
 	}
 	var pos []*domain.PurchaseOrder
-	if err := q.OrderExpr("v.created_at DESC, v.purchase_order_id DESC").Limit(page.Limit()).Scan(ctx, &pos); err != nil {
+	if err := q.OrderExpr(page.OrderBy(keyset)).Limit(page.Limit()).Scan(ctx, &pos); err != nil {
 		return nil, fmt.Errorf("orders: listing orders: %w", err)
 	}
-	cursor := func(po *domain.PurchaseOrder) string { return relay.Cursor("purchaseOrders", po.CreatedAt, po.ID) }
+	cursor := func(po *domain.PurchaseOrder) string { return relay.Cursor(keyset.List, sort.value(po), po.ID) }
 	return relay.NewConnection(page, pos, cursor, func(ctx context.Context) (int, error) {
 		if f == (Filter{}) {
 			return visibility.CountPurchaseOrders(ctx, db, viewer)

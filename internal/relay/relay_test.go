@@ -29,7 +29,7 @@ func TestPages(t *testing.T) {
 	at := time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC)
 	c := relay.Cursor("orders", at, int64(7))
 	p, err := relay.NewPage(nil, &c)
-	if err != nil || p.First != relay.DefaultPageSize {
+	if err != nil || p.Size != relay.DefaultPageSize {
 		t.Fatalf("page: %+v %v", p, err)
 	}
 	var gotAt time.Time
@@ -53,5 +53,45 @@ func TestPages(t *testing.T) {
 		if _, err := relay.NewPage(nil, &bad); domain.ErrorCode(err) != domain.CodeInvalid {
 			t.Errorf("after=%q: %v", bad, err)
 		}
+	}
+}
+
+func TestBackwardPages(t *testing.T) {
+	one, two := 1, 2
+	if _, err := (relay.Args{First: &one, Last: &two}).Page(); domain.ErrorCode(err) != domain.CodeInvalid || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("first and last together: %v", err)
+	}
+	for _, last := range []int{-1, relay.MaxPageSize + 1} {
+		if _, err := (relay.Args{Last: &last}).Page(); domain.ErrorCode(err) != domain.CodeInvalid || !strings.Contains(err.Error(), "last") {
+			t.Errorf("last=%d: %v", last, err)
+		}
+	}
+	c := relay.Cursor("orders", int64(7))
+	p, err := relay.Args{Before: &c}.Page()
+	if err != nil || !p.Backward || p.Size != relay.DefaultPageSize {
+		t.Fatalf("before alone: %+v %v", p, err)
+	}
+	var id int64
+	if ok, err := p.ScanBefore("orders", &id); !ok || err != nil || id != 7 {
+		t.Fatalf("before round trip: %d %v", id, err)
+	}
+	if _, err := p.ScanBefore("organizations", &id); domain.ErrorCode(err) != domain.CodeInvalid {
+		t.Fatalf("a cursor of another list was accepted as before: %v", err)
+	}
+	// A backward page comes back in the list's order; the extra row says
+	// more precede it, and a before cursor that more follow.
+	p, _ = relay.Args{Last: &two, Before: &c}.Page()
+	conn := relay.NewConnection(p, []int{6, 5, 4}, func(i int) string { return "" }, nil)
+	if len(conn.Nodes) != 2 || conn.Nodes[0] != 5 || conn.Nodes[1] != 6 || !conn.HasPrevious || !conn.HasNextPage {
+		t.Fatalf("backward connection: %+v", conn)
+	}
+	p, _ = relay.Args{Last: &two}.Page()
+	conn = relay.NewConnection(p, []int{6}, func(i int) string { return "" }, nil)
+	if len(conn.Nodes) != 1 || conn.HasPrevious || conn.HasNextPage {
+		t.Fatalf("last page of a short list: %+v", conn)
+	}
+	k := relay.Keyset{List: "orders", Columns: []string{"a", "id"}, Desc: true}
+	if got := p.OrderBy(k); got != "a ASC, id ASC" {
+		t.Fatalf("backward order of a descending list: %q", got)
 	}
 }

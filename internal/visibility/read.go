@@ -7,17 +7,23 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
 
+	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 )
 
 // PurchaseOrders starts a query over the purchase orders viewer may see, as
 // rows aliased v with the columns purchase_order_id, party, created_at,
-// status, vendor_id, customer_id, reseller_id and distributor_id (null for a
-// customer viewer). Callers add filters, order and joins; they never widen it.
+// updated_at, number (compared byte by byte), status, vendor_id,
+// customer_id, reseller_id and distributor_id (null for a customer viewer).
+// Callers add filters, order and joins; they never widen it.
 func PurchaseOrders(db bun.IDB, viewer *domain.Viewer) *bun.SelectQuery {
 	if viewer.IsPlatformAdmin {
+		number := "p.number"
+		if database.IsPostgres(db) {
+			number = `p.number COLLATE "C"` // as the index rows' number column
+		}
 		return db.NewSelect().TableExpr(`(SELECT p.id AS purchase_order_id, 'PLATFORM_ADMIN' AS party,
-			p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+			p.created_at, p.updated_at, ` + number + ` AS number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 			FROM purchase_orders p) AS v`)
 	}
 	return db.NewSelect().TableExpr("purchase_order_visibility AS v").

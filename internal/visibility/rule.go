@@ -32,21 +32,21 @@ func grant(upstream, downstream string) string {
 //	a DRAFT      only the organization that saved it
 var deriveSQL = `
 SELECT p.vendor_id AS viewer_organization_id, p.id AS purchase_order_id, 'VENDOR' AS party,
-       p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+       p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
 WHERE p.status <> 'DRAFT' AND (?)
 UNION ALL
-SELECT p.distributor_id, p.id, 'DISTRIBUTOR', p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+SELECT p.distributor_id, p.id, 'DISTRIBUTOR', p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
 WHERE p.status <> 'DRAFT' AND p.distributor_id IS NOT NULL AND (?)
 UNION ALL
-SELECT p.reseller_id, p.id, 'RESELLER', p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+SELECT p.reseller_id, p.id, 'RESELLER', p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
 WHERE p.status <> 'DRAFT' AND p.reseller_id IS NOT NULL
   AND (p.distributor_id IS NULL OR ` + grant("p.distributor_id", "p.reseller_id") + `)
   AND (?)
 UNION ALL
-SELECT p.customer_id, p.id, 'CUSTOMER', p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, NULL
+SELECT p.customer_id, p.id, 'CUSTOMER', p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, NULL
 FROM purchase_orders p
 WHERE p.status <> 'DRAFT'
   AND (p.reseller_id IS NULL OR (` + grant("p.reseller_id", "p.customer_id") + `
@@ -55,7 +55,7 @@ WHERE p.status <> 'DRAFT'
 UNION ALL
 SELECT p.recorded_by_organization_id, p.id,
        CASE p.recorded_by_organization_id WHEN p.vendor_id THEN 'VENDOR' WHEN p.distributor_id THEN 'DISTRIBUTOR' ELSE 'RESELLER' END,
-       p.created_at, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
+       p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
 WHERE p.status = 'DRAFT' AND p.recorded_by_organization_id IS NOT NULL AND (?)`
 
@@ -113,7 +113,7 @@ func refresh(ctx context.Context, tx bun.IDB, s Scope) error {
 		return err
 	}
 	if _, err := tx.NewRaw(`INSERT INTO purchase_order_visibility
-		(viewer_organization_id, purchase_order_id, party, created_at, status, vendor_id, customer_id, reseller_id, distributor_id)
+		(viewer_organization_id, purchase_order_id, party, created_at, updated_at, number, status, vendor_id, customer_id, reseller_id, distributor_id)
 		`+deriveSQL, s.cond, s.cond, s.cond, s.cond, s.cond).Exec(ctx); err != nil {
 		return err
 	}

@@ -3,7 +3,14 @@
 // nothing in the server imports it.
 package model
 
-import "github.com/channelgraph/channelgraph/internal/domain"
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/channelgraph/channelgraph/internal/domain"
+)
 
 // Channel is an in-memory channel graph.
 type Channel struct {
@@ -25,6 +32,8 @@ type Order struct {
 	Vendor, Distributor, Reseller, Customer int64
 	RecordedBy                              int64
 	Status                                  domain.PurchaseOrderStatus
+	Number                                  string
+	CreatedAt, UpdatedAt                    time.Time
 }
 
 // Seen is an order as one viewer sees it.
@@ -140,4 +149,50 @@ var Moves = map[domain.PurchaseOrderStatus][]domain.PurchaseOrderStatus{
 	domain.PODraft:      {domain.POPlaced, domain.POCancelled},
 	domain.POPlaced:     {domain.POProcessing, domain.POCancelled, domain.POFailed},
 	domain.POProcessing: {domain.POCompleted, domain.POCancelled, domain.POFailed},
+}
+
+// ListFilter is the purchase-order list's date filters; zero times are absent.
+type ListFilter struct {
+	CreatedAfter, CreatedBefore, UpdatedSince time.Time
+}
+
+// Keeps reports whether the filter keeps o: created strictly after
+// CreatedAfter and before CreatedBefore, updated at or after UpdatedSince.
+func (f ListFilter) Keeps(o Order) bool {
+	return (f.CreatedAfter.IsZero() || o.CreatedAt.After(f.CreatedAfter)) &&
+		(f.CreatedBefore.IsZero() || o.CreatedAt.Before(f.CreatedBefore)) &&
+		(f.UpdatedSince.IsZero() || !o.UpdatedAt.Before(f.UpdatedSince))
+}
+
+// List is org's purchase-order list: the ids of the orders it may see (all
+// of them for org 0, the platform administrator) that f keeps, sorted on field (CREATED_AT, UPDATED_AT or NUMBER, the number
+// compared byte by byte), ties by id, descending unless asc.
+func (c *Channel) List(org int64, f ListFilter, field string, asc bool) []int64 {
+	var kept []Order
+	for _, o := range c.Orders {
+		if visible, _ := c.Sees(org, o); (visible || org == 0) && f.Keeps(o) {
+			kept = append(kept, o)
+		}
+	}
+	slices.SortFunc(kept, func(a, b Order) int {
+		var by int
+		switch field {
+		case "UPDATED_AT":
+			by = a.UpdatedAt.Compare(b.UpdatedAt)
+		case "NUMBER":
+			by = strings.Compare(a.Number, b.Number)
+		default:
+			by = a.CreatedAt.Compare(b.CreatedAt)
+		}
+		by = cmp.Or(by, cmp.Compare(a.ID, b.ID))
+		if !asc {
+			by = -by
+		}
+		return by
+	})
+	out := make([]int64, len(kept))
+	for i, o := range kept {
+		out[i] = o.ID
+	}
+	return out
 }
