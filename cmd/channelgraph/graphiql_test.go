@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -30,22 +28,7 @@ func graphiqlPage(t *testing.T, graphqlURL string) string {
 // runOperation runs one named operation of the starter document as a persona.
 func runOperation(t *testing.T, url, token, operation string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": demo.StarterDocument, "operationName": operation})
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out struct {
-		Data   map[string]any
-		Errors []any
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Errors) > 0 || out.Data == nil {
-		t.Fatalf("%s as its persona: %v %v", operation, err, out.Errors)
-	}
+	post(t, url, token, map[string]any{"query": demo.StarterDocument, "operationName": operation})
 }
 
 // TestServeGraphiQLDemo: with demo data GraphiQL's page carries the starter

@@ -62,7 +62,14 @@ func startServe(t *testing.T) (string, *syncBuffer, func()) {
 
 func query(t *testing.T, url, token, q string, vars map[string]any) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
+	return post(t, url, token, map[string]any{"query": q, "variables": vars})
+}
+
+// post sends a GraphQL request as token and returns its data, failing the
+// test on any error or on no data.
+func post(t *testing.T, url, token string, request map[string]any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(request)
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -75,8 +82,8 @@ func query(t *testing.T, url, token, q string, vars map[string]any) map[string]a
 		Data   map[string]any
 		Errors []any
 	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
-		t.Fatalf("query failed: %v %v", err, out.Errors)
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Errors) > 0 || out.Data == nil {
+		t.Fatalf("%v failed: %v %v", request["operationName"], err, out.Errors)
 	}
 	return out.Data
 }
