@@ -33,9 +33,3 @@ func Conn(ctx context.Context, db *bun.DB) bun.IDB {
 	}
 	return db
 }
-
-// InTransaction reports whether ctx carries a transaction.
-func InTransaction(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(bun.Tx)
-	return ok
-}
