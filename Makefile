@@ -3,14 +3,14 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test fuzz generate check-generated lint random bench bench-placing bench-push soak clean
+.PHONY: run build test fuzz generate check-generated lint random bench bench-placing bench-push bench-webhooks soak clean
 
 ## run: build bin/channelgraph and serve on 127.0.0.1:8080 with SQLite under ./data and demo data
 ## (says so before building: the first build downloads modules; later ones are quick)
 run:
 	@echo "building channelgraph (the first build downloads modules and takes a minute or two)…"
 	@$(GO) build -ldflags "$(LDFLAGS)" -o bin/channelgraph ./cmd/channelgraph
-	CHANNELGRAPH_DEMO=1 ./bin/channelgraph serve
+	CHANNELGRAPH_DEMO=1 CHANNELGRAPH_WEBHOOK_ALLOW_PRIVATE=1 ./bin/channelgraph serve
 
 ## build: the binary, with its version stamped, in bin/
 build:
@@ -58,6 +58,10 @@ lint:
 
 clean:
 	rm -rf bin data
+
+## bench-webhooks: commit-to-delivery latency to local webhook receivers beside a websocket subscriber
+bench-webhooks:
+	$(GO) test -count=1 -timeout 30m -run TestWebhookBenchmark ./internal/pushbench -v -webhook-bench
 
 ## bench: the first page of purchase orders beside PostGraphile with RLS on the peer's 1M-order
 ## data set (../shared/peers/postgraphile), the SQL floor, the rule's cost, writes and SQLite;

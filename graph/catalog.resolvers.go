@@ -11,16 +11,67 @@ import (
 	"github.com/channelgraph/channelgraph/graph/model"
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/loaders"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 	"github.com/channelgraph/channelgraph/internal/relay"
 )
+
+// Seller is the resolver for the seller field.
+func (r *catalogEntryResolver) Seller(ctx context.Context, obj *domain.CatalogEntry) (*domain.Organization, error) {
+	return organization(ctx, obj.SellerID)
+}
+
+// Product is the resolver for the product field.
+func (r *catalogEntryResolver) Product(ctx context.Context, obj *domain.CatalogEntry) (*domain.Product, error) {
+	return loaders.For(ctx).Product.Load(ctx, obj.ProductID)()
+}
+
+// Category is the resolver for the category field.
+func (r *catalogEntryResolver) Category(ctx context.Context, obj *domain.CatalogEntry) (*string, error) {
+	return obj.Category, nil
+}
+
+// RecommendedPrice is the resolver for the recommendedPrice field.
+func (r *catalogEntryResolver) RecommendedPrice(ctx context.Context, obj *domain.CatalogEntry) (*domain.Money, error) {
+	if obj.RecommendedPriceAmount == nil || obj.RecommendedPriceCurrency == nil {
+		return nil, nil
+	}
+	return &domain.Money{Amount: *obj.RecommendedPriceAmount, Currency: *obj.RecommendedPriceCurrency}, nil
+}
 
 // CreateProduct is the resolver for the createProduct field.
 func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.CreateProductPayload, error) {
 	vendorID, err := relay.ParseID("vendorId", relay.TypeOrganization, input.VendorID)
 	payload := &model.CreateProductPayload{}
+	var parentID *int64
+	if err == nil {
+		parentID, err = relay.ParseOptionalID("parentId", relay.TypeProduct, input.ParentID)
+	}
 	if err == nil {
 		payload.Product, err = r.Catalog.CreateProduct(ctx, catalog.CreateProductInput{
 			VendorID: vendorID, SKU: input.Sku, Name: input.Name, Type: input.Type, ListPrice: input.ListPrice,
+			Description: input.Description, Category: input.Category, Segments: input.Segments,
+			Industries: input.Industries, Terms: input.Terms, BillingCycles: input.BillingCycles,
+			TrialDays: input.TrialDays, ParentID: parentID, RecommendedPrice: input.RecommendedPrice,
+			LandingPageURL: input.LandingPageURL,
+		})
+	}
+	payload.UserErrors, err = payloadErrors(err)
+	return payload, err
+}
+
+// SetCatalogEntry is the resolver for the setCatalogEntry field.
+func (r *mutationResolver) SetCatalogEntry(ctx context.Context, input model.SetCatalogEntryInput) (*model.SetCatalogEntryPayload, error) {
+	sellerID, err := relay.ParseID("sellerId", relay.TypeOrganization, input.SellerID)
+	var productID int64
+	if err == nil {
+		productID, err = relay.ParseID("productId", relay.TypeProduct, input.ProductID)
+	}
+	payload := &model.SetCatalogEntryPayload{}
+	if err == nil {
+		payload.CatalogEntry, err = r.Catalog.SetCatalogEntry(ctx, catalog.CatalogEntryInput{
+			SellerID: sellerID, ProductID: productID, Category: input.Category,
+			RecommendedPrice: input.RecommendedPrice, Listed: input.Listed,
 		})
 	}
 	payload.UserErrors, err = payloadErrors(err)
@@ -39,6 +90,62 @@ func (r *productResolver) Vendor(ctx context.Context, obj *domain.Product) (*dom
 	return trustedOrganization(ctx, obj.VendorID)
 }
 
+// ListPrice is the resolver for the listPrice field.
+func (r *productResolver) ListPrice(ctx context.Context, obj *domain.Product, term *domain.Term, billingCycle *domain.BillingCycle) (*domain.Money, error) {
+	return loaders.For(ctx).ListPrices.Load(ctx, loaders.ListPriceKey{Product: obj.ID, Pair: pricing.PricePair{}.Of(term, billingCycle)})()
+}
+
+// Category is the resolver for the category field.
+func (r *productResolver) Category(ctx context.Context, obj *domain.Product) (*string, error) {
+	return obj.Category, nil
+}
+
+// Segments is the resolver for the segments field.
+func (r *productResolver) Segments(ctx context.Context, obj *domain.Product) ([]domain.Segment, error) {
+	return obj.Segments, nil
+}
+
+// Industries is the resolver for the industries field.
+func (r *productResolver) Industries(ctx context.Context, obj *domain.Product) ([]string, error) {
+	if obj.Industries != nil { // read with the product, as createProduct and CheckPurchasable do
+		return obj.Industries, nil
+	}
+	return loaders.For(ctx).Industries.Load(ctx, obj.ID)()
+}
+
+// Terms is the resolver for the terms field.
+func (r *productResolver) Terms(ctx context.Context, obj *domain.Product) ([]domain.Term, error) {
+	return obj.Terms, nil
+}
+
+// BillingCycles is the resolver for the billingCycles field.
+func (r *productResolver) BillingCycles(ctx context.Context, obj *domain.Product) ([]domain.BillingCycle, error) {
+	return obj.BillingCycles, nil
+}
+
+// Parent is the resolver for the parent field.
+func (r *productResolver) Parent(ctx context.Context, obj *domain.Product) (*domain.Product, error) {
+	if obj.ParentID == nil {
+		return nil, nil
+	}
+	return loaders.For(ctx).Product.Load(ctx, *obj.ParentID)()
+}
+
+// AddOns is the resolver for the addOns field.
+func (r *productResolver) AddOns(ctx context.Context, obj *domain.Product) ([]*domain.Product, error) {
+	return loaders.For(ctx).AddOns.Load(ctx, obj.ID)()
+}
+
+// RecommendedPrice is the resolver for the recommendedPrice field.
+func (r *productResolver) RecommendedPrice(ctx context.Context, obj *domain.Product) (*domain.Money, error) {
+	return obj.RecommendedPrice(), nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*domain.Product, error) {
 	productID, err := relay.ParseID("id", relay.TypeProduct, id)
@@ -48,7 +155,39 @@ func (r *queryResolver) Product(ctx context.Context, id string) (*domain.Product
 	return orNull(r.Catalog.Product(ctx, productID))
 }
 
+// Products is the resolver for the products field.
+func (r *queryResolver) Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter) (*model.ProductConnection, error) {
+	page, err := relay.Args{First: first, After: after, Last: last, Before: before}.Page()
+	if err != nil {
+		return nil, err
+	}
+	f, err := productFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := r.Catalog.Products(ctx, f, page)
+	if err != nil {
+		return nil, err
+	}
+	if err := prime(ctx, "Product", conn.Nodes, "edges", "node"); err != nil {
+		return nil, err
+	}
+	return model.NewProductConnection(conn), nil
+}
+
+// CatalogEntry returns CatalogEntryResolver implementation.
+func (r *Resolver) CatalogEntry() CatalogEntryResolver { return &catalogEntryResolver{r} }
+
 // Product returns ProductResolver implementation.
 func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
 
-type productResolver struct{ *Resolver }
+// ProductConnection returns ProductConnectionResolver implementation.
+func (r *Resolver) ProductConnection() ProductConnectionResolver {
+	return &productConnectionResolver{r}
+}
+
+type (
+	catalogEntryResolver      struct{ *Resolver }
+	productResolver           struct{ *Resolver }
+	productConnectionResolver struct{ *Resolver }
+)

@@ -85,13 +85,20 @@ func (r *mutationResolver) SetPurchaseOrderView(ctx context.Context, input model
 
 // RemoveChannelEdge is the resolver for the removeChannelEdge field.
 func (r *mutationResolver) RemoveChannelEdge(ctx context.Context, input model.RemoveChannelEdgeInput) (*model.ChannelEdgePayload, error) {
-	return edgePayload(func() (*domain.ChannelEdge, error) {
+	payload, err := edgePayload(func() (*domain.ChannelEdge, error) {
 		id, err := relay.ParseID("channelEdgeId", relay.TypeChannelEdge, input.ChannelEdgeID)
 		if err != nil {
 			return nil, err
 		}
 		return r.Channel.RemoveChannelEdge(ctx, id, input.Reason, input.AcknowledgeNotice)
 	})
+	if err != nil || payload.ChannelEdge == nil {
+		return payload, err
+	}
+	// The removal leaves delegated admin privileges in force (SPEC §6.2).
+	e := payload.ChannelEdge
+	payload.DelegatedAdminsKept, err = r.Delegation.Between(ctx, e.UpstreamID, e.DownstreamID)
+	return payload, err
 }
 
 // ChannelEdge returns ChannelEdgeResolver implementation.

@@ -17,6 +17,9 @@ func Complexity() ComplexityRoot {
 	c.Query.Organizations = func(child int, first *int, _ *string, last *int, _ *string, _ *model.OrganizationFilter) int {
 		return 1 + child*pageSize(first, last)
 	}
+	c.Query.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ProductFilter) int {
+		return 1 + child*pageSize(first, last)
+	}
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
 	c.Query.Notifications = func(child int, first *int) int {
 		if first == nil {
@@ -31,6 +34,12 @@ func Complexity() ComplexityRoot {
 	// a customer a handful of tenants.
 	c.PurchaseOrder.Lines = func(child int) int { return 1 + child*10 }
 	c.Organization.Tenants = func(child int) int { return 1 + child*10 }
+	c.Organization.Members = func(child int) int { return 1 + child*10 }
+	c.Product.AddOns = func(child int) int { return 1 + child*10 }
+	cartComplexity(&c)
+	subscriptionComplexity(&c)
+	auditComplexity(&c)
+	webhookComplexity(&c)
 	return c
 }
 

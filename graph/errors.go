@@ -18,11 +18,16 @@ func payloadErrors(err error) ([]*model.UserError, error) {
 	if !errors.As(err, &e) || !domain.IsBusinessRule(e) {
 		return nil, err
 	}
-	ue := &model.UserError{Message: e.Message, Code: string(e.Code)}
-	if e.Field != "" {
-		ue.Field = &e.Field
+	faults := domain.Faults{e}
+	errors.As(err, &faults)
+	out := make([]*model.UserError, len(faults))
+	for i, e := range faults {
+		out[i] = &model.UserError{Message: e.Message, Code: string(e.Code)}
+		if e.Field != "" {
+			out[i].Field = &e.Field
+		}
 	}
-	return []*model.UserError{ue}, nil
+	return out, nil
 }
 
 // orNull turns NOT_FOUND into a null result: a lookup of something missing

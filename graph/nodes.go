@@ -56,6 +56,24 @@ func (r *queryResolver) nodes(ctx context.Context, gids []string) ([]model.Node,
 			found[typeName], err = asNodes(ctx, of, r.Catalog.ProductsByID)
 		case relay.TypePurchaseOrder:
 			found[typeName], err = asNodes(ctx, of, r.Orders.PurchaseOrdersByID)
+		case relay.TypeCart:
+			found[typeName], err = asNodes(ctx, of, r.Resolver.Carts.CartsByID)
+		case relay.TypeCartLine:
+			found[typeName], err = asNodes(ctx, of, r.Resolver.Carts.CartLinesByID)
+		case relay.TypeQuote:
+			found[typeName], err = asNodes(ctx, of, r.Resolver.Carts.QuotesByID)
+		case relay.TypeMember:
+			found[typeName], err = asNodes(ctx, of, r.Resolver.Members.MembersByID)
+		case relay.TypeProductSubscription:
+			found[typeName], err = asNodes(ctx, of, r.Subscriptions.SubscriptionsByID)
+		case relay.TypeAuditEntry:
+			found[typeName], err = asNodes(ctx, of, r.Audit.EntriesByID)
+		case relay.TypeDelegatedAdmin:
+			found[typeName], err = asNodes(ctx, of, r.Delegation.DelegatedAdminsByID)
+		case relay.TypeWebhookEndpoint:
+			found[typeName], err = asNodes(ctx, of, r.Webhooks.EndpointsByID)
+		case relay.TypeWebhookDelivery:
+			found[typeName], err = asNodes(ctx, of, r.Webhooks.DeliveriesByID)
 		}
 		if err != nil {
 			return nil, err

@@ -19,7 +19,7 @@ import (
 func (r *mutationResolver) CreateOrganization(ctx context.Context, input model.CreateOrganizationInput) (*model.CreateOrganizationPayload, error) {
 	org, err := r.Channel.CreateOrganization(ctx, channel.CreateOrganizationInput{
 		Name: input.Name, Kind: input.Kind, Country: deref(input.Country),
-		Industry: deref(input.Industry), Segment: deref(input.Segment),
+		Industry: deref(input.Industry), Segment: string(deref(input.Segment)),
 	})
 	userErrors, err := payloadErrors(err)
 	return &model.CreateOrganizationPayload{Organization: org, UserErrors: userErrors}, err
@@ -41,8 +41,12 @@ func (r *organizationResolver) Industry(ctx context.Context, obj *domain.Organiz
 }
 
 // Segment is the resolver for the segment field.
-func (r *organizationResolver) Segment(ctx context.Context, obj *domain.Organization) (*string, error) {
-	return nullIfEmpty(obj.Segment), nil
+func (r *organizationResolver) Segment(ctx context.Context, obj *domain.Organization) (*domain.Segment, error) {
+	if obj.Segment == "" {
+		return nil, nil
+	}
+	s := domain.Segment(obj.Segment)
+	return &s, nil
 }
 
 // Tenants is the resolver for the tenants field.

@@ -9,6 +9,7 @@ import (
 	"github.com/channelgraph/channelgraph/graph/model"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/loaders"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 )
 
 // relations is every field whose value a batch loader serves, with how a
@@ -52,12 +53,50 @@ var relations = []relation{
 	{on: "PurchaseOrder", field: "lines", via: lines, child: "PurchaseOrderLine",
 		ids: func(p any) []int64 { return []int64{p.(*domain.PurchaseOrder).ID} }},
 
+	// Trusted: a subscription is seen by whoever sees the order that bought
+	// it; its customer and partner of record are parties of that order.
+	{on: "ProductSubscription", field: "customer", via: trustedOrganizations, child: "Organization",
+		ids: func(p any) []int64 { return []int64{p.(*domain.ProductSubscription).CustomerID} }},
+	{on: "ProductSubscription", field: "partnerOfRecord", via: trustedOrganizations, child: "Organization",
+		ids: func(p any) []int64 { return []int64{p.(*domain.ProductSubscription).PartnerOfRecordID} }},
+	{on: "ProductSubscription", field: "product", via: products, child: "Product",
+		ids: func(p any) []int64 { return []int64{p.(*domain.ProductSubscription).ProductID} }},
+	// The price is its price line's, as package pricing lets the viewer see it.
+	{on: "ProductSubscription", field: "price", via: linePrices,
+		ids: func(p any) []int64 { return []int64{p.(*domain.ProductSubscription).PriceLineID} }},
+
+	// Trusted: an audit entry is read only by its parties (and the platform
+	// administrator); its actor is trusted only when it is one of them.
+	{on: "AuditEntry", field: "organizations", via: trustedOrganizations, child: "Organization",
+		ids: func(p any) []int64 { return auditParties(p.(*domain.AuditEntry)) }},
+	{on: "AuditEntry", field: "actorOrganization", via: trustedOrganizations, child: "Organization",
+		ids: func(p any) []int64 { return auditActorIfParty(p.(*domain.AuditEntry)) }},
+
 	{on: "PurchaseOrderLine", field: "product", via: products, child: "Product",
 		ids: func(p any) []int64 { return []int64{p.(*domain.PurchaseOrderLine).ProductID} }},
+	// Prices: the lines were read through their order's visibility; which
+	// of their prices the viewer sees is package pricing's rule, applied as
+	// the loader reads them. One load serves all three fields.
+	{on: "PurchaseOrderLine", field: "buyPrice", via: linePrices, ids: lineID},
+	{on: "PurchaseOrderLine", field: "sellPrice", via: linePrices, ids: lineID},
+	{on: "PurchaseOrderLine", field: "margin", via: linePrices, ids: lineID},
+	// List prices: each product's, as package pricing lets the viewer see it.
+	{on: "Product", field: "listPrice", args: listPriceArgs, via: listPrices,
+		ids: func(p any) []int64 { return []int64{p.(*domain.Product).ID} }},
+	{on: "ChannelEdge", field: "priceRules", via: priceRules,
+		ids: func(p any) []int64 { return []int64{p.(*domain.ChannelEdge).ID} }},
+
 	// Trusted: the catalog is public, and a vendor is public as the
 	// publisher of its products.
 	{on: "Product", field: "vendor", via: trustedOrganizations, child: "Organization",
 		ids: func(p any) []int64 { return []int64{p.(*domain.Product).VendorID} }},
+	// The catalog is public: a product's parent and add-ons are too.
+	{on: "Product", field: "parent", via: products, child: "Product",
+		ids: func(p any) []int64 { return optional(p.(*domain.Product).ParentID) }},
+	{on: "Product", field: "addOns", via: addOns, child: "Product",
+		ids: func(p any) []int64 { return []int64{p.(*domain.Product).ID} }},
+	{on: "Product", field: "industries", via: industriesOf,
+		ids: func(p any) []int64 { return []int64{p.(*domain.Product).ID} }},
 }
 
 // A relation is one entry of the table: the field on its parent type, the
@@ -95,8 +134,28 @@ var (
 	products = &batch{byID: true, load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
 		return each(l.PrimeProducts(ctx, ids))
 	}}
+	addOns = &batch{load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
+		return all(l.PrimeAddOns(ctx, ids))
+	}}
+	industriesOf = &batch{load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
+		return all(l.PrimeIndustries(ctx, ids))
+	}}
 	lines = &batch{load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
 		return all(l.PrimeLines(ctx, ids))
+	}}
+	linePrices = &batch{byID: true, load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
+		return each(l.PrimeLinePrices(ctx, ids))
+	}}
+	listPrices = &batch{load: func(ctx context.Context, l *loaders.Loaders, pair any, ids []int64) (map[int64][]any, error) {
+		found, err := l.PrimeListPrices(ctx, pair.(pricing.PricePair), ids)
+		out := make(map[int64][]any, len(found))
+		for id, m := range found {
+			out[id] = []any{m}
+		}
+		return out, err
+	}}
+	priceRules = &batch{load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
+		return all(l.PrimePriceRules(ctx, ids))
 	}}
 	tenantsOf = &batch{load: func(ctx context.Context, l *loaders.Loaders, _ any, ids []int64) (map[int64][]any, error) {
 		return all(l.PrimeTenants(ctx, ids))
@@ -131,6 +190,14 @@ func channelEdgesFilter(args map[string]any) (any, error) {
 	return loaders.EdgeList{Filter: list.(loaders.EdgeList).Filter}, nil
 }
 
+// listPriceArgs reads a listPrice field's arguments as its resolver gets
+// them.
+func listPriceArgs(args map[string]any) (any, error) {
+	term, _ := args["term"].(*domain.Term)
+	cycle, _ := args["billingCycle"].(*domain.BillingCycle)
+	return pricing.PricePair{}.Of(term, cycle), nil
+}
+
 // fieldArgs unmarshals a selected field's arguments with gqlgen's own
 // generated code (variables, defaults, coercion), as its resolver will get
 // them. Only fields the table gives args need an entry.
@@ -140,6 +207,8 @@ func fieldArgs(ctx context.Context, rc *graphql.OperationContext, typ string, f 
 	switch typ + "." + f.Name {
 	case "Organization.channelEdges":
 		return ec.field_Organization_channelEdges_args(ctx, raw)
+	case "Product.listPrice":
+		return ec.field_Product_listPrice_args(ctx, raw)
 	}
 	return raw, nil
 }
@@ -332,6 +401,8 @@ func unique(ids []int64) []int64 {
 	}
 	return keys(set)
 }
+
+func lineID(p any) []int64 { return []int64{p.(*domain.PurchaseOrderLine).ID} }
 
 func orgID(p any) []int64 { return []int64{p.(*domain.Organization).ID} }
 

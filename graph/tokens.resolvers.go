@@ -27,11 +27,15 @@ func (r *apiTokenResolver) Organization(ctx context.Context, obj *domain.APIToke
 // CreateAPIToken is the resolver for the createApiToken field.
 func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error) {
 	orgID, err := relay.ParseID("organizationId", relay.TypeOrganization, input.OrganizationID)
+	var memberID *int64
+	if err == nil {
+		memberID, err = relay.ParseOptionalID("memberId", relay.TypeMember, input.MemberID)
+	}
 	payload := &model.CreateAPITokenPayload{}
 	if err == nil {
 		var secret string
 		secret, payload.APIToken, err = r.Auth.CreateToken(ctx, auth.CreateTokenInput{
-			OrganizationID: orgID, Role: input.Role, Name: input.Name, ExpiresAt: input.ExpiresAt,
+			OrganizationID: orgID, Role: input.Role, Name: input.Name, ExpiresAt: input.ExpiresAt, MemberID: memberID,
 		})
 		payload.Token = nullIfEmpty(secret)
 	}

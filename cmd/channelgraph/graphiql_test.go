@@ -59,11 +59,17 @@ func TestServeGraphiQLDemo(t *testing.T) {
 	for op, persona := range map[string]string{
 		"CustomerOrders": "customer", "ResellerCustomers": "reseller", "ResellerWithoutGrant": "reseller-without-grant",
 		"DistributorResellers": "distributor", "VendorPlacedOrders": "vendor",
+		"ResellerCart": "reseller", "CustomerQuotes": "customer", "VendorWebhooks": "vendor",
 	} {
 		if !strings.Contains(demo.StarterDocument, `# Pick "`+persona+`"`) {
 			t.Errorf("the starter document does not say to pick %s", persona)
 		}
 		runOperation(t, url, tokens[persona], op)
+	}
+	for _, op := range []string{"Catalog", "OrderPrices"} {
+		for _, persona := range names {
+			runOperation(t, url, tokens[persona], op)
+		}
 	}
 	stop()
 

@@ -73,6 +73,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	if err := configureFromEnv(&cfg); err != nil {
 		return err
 	}
+	if len(personas) > 0 && cfg.JWT == nil {
+		if cfg.JWT, err = demoJWTConfig(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "JWT sign-in trusts the demo issuer: ./bin/channelgraph demo-jwt -subject alice@cobalt.example prints a token for a demo member.\n")
+	}
 	if len(personas) > 0 {
 		// Only with demo data this process loaded or found with its saved
 		// tokens: the page then embeds the tokens.
@@ -141,6 +147,11 @@ func configureFromEnv(cfg *server.Config) error {
 		}
 	}
 	cfg.Websocket.AllowedOrigins = cfg.AllowedOrigins
+	cfg.JWT = jwtFromEnv()
+	cfg.PublicURL = os.Getenv("CHANNELGRAPH_PUBLIC_URL")
+	if err := webhooksFromEnv(&cfg.Webhooks); err != nil {
+		return err
+	}
 	switch v := env("CHANNELGRAPH_INTROSPECTION", "on"); v {
 	case "on":
 	case "off":

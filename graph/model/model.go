@@ -70,3 +70,115 @@ func pageInfo[T any](c *relay.Connection[T]) *PageInfo {
 	}
 	return p
 }
+
+// ProductConnection is a page of products.
+type ProductConnection struct {
+	Edges    []*ProductEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewProductConnection converts a domain page.
+func NewProductConnection(c *relay.Connection[*domain.Product]) *ProductConnection {
+	return &ProductConnection{Edges: edges(c, func(cur string, n *domain.Product) *ProductEdge {
+		return &ProductEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// CartConnection is a page of carts.
+type CartConnection struct {
+	Edges    []*CartEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewCartConnection converts a domain page.
+func NewCartConnection(c *relay.Connection[*domain.Cart]) *CartConnection {
+	return &CartConnection{Edges: edges(c, func(cur string, n *domain.Cart) *CartEdge {
+		return &CartEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// QuoteConnection is a page of quotes.
+type QuoteConnection struct {
+	Edges    []*QuoteEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewQuoteConnection converts a domain page.
+func NewQuoteConnection(c *relay.Connection[*domain.Quote]) *QuoteConnection {
+	return &QuoteConnection{Edges: edges(c, func(cur string, n *domain.Quote) *QuoteEdge {
+		return &QuoteEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// ProductSubscriptionConnection is a page of product subscriptions.
+type ProductSubscriptionConnection struct {
+	Edges    []*ProductSubscriptionEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewProductSubscriptionConnection converts a domain page.
+func NewProductSubscriptionConnection(c *relay.Connection[*domain.ProductSubscription]) *ProductSubscriptionConnection {
+	return &ProductSubscriptionConnection{Edges: edges(c, func(cur string, n *domain.ProductSubscription) *ProductSubscriptionEdge {
+		return &ProductSubscriptionEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// DelegatedAdminConnection is a page of delegated admin privileges.
+type DelegatedAdminConnection struct {
+	Edges    []*DelegatedAdminEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewDelegatedAdminConnection converts a domain page.
+func NewDelegatedAdminConnection(c *relay.Connection[*domain.DelegatedAdmin]) *DelegatedAdminConnection {
+	return &DelegatedAdminConnection{Edges: edges(c, func(cur string, n *domain.DelegatedAdmin) *DelegatedAdminEdge {
+		return &DelegatedAdminEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// AuditEntryConnection is a page of audit entries.
+type AuditEntryConnection struct {
+	Edges    []*AuditEntryEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewAuditEntryConnection converts a domain page.
+func NewAuditEntryConnection(c *relay.Connection[*domain.AuditEntry]) *AuditEntryConnection {
+	return &AuditEntryConnection{Edges: edges(c, func(cur string, n *domain.AuditEntry) *AuditEntryEdge {
+		return &AuditEntryEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// WebhookEndpointConnection is a page of webhook endpoints.
+type WebhookEndpointConnection struct {
+	Edges    []*WebhookEndpointEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewWebhookEndpointConnection converts a domain page.
+func NewWebhookEndpointConnection(c *relay.Connection[*domain.WebhookEndpoint]) *WebhookEndpointConnection {
+	return &WebhookEndpointConnection{Edges: edges(c, func(cur string, n *domain.WebhookEndpoint) *WebhookEndpointEdge {
+		return &WebhookEndpointEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}
+
+// WebhookDeliveryConnection is a page of webhook deliveries.
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge
+	PageInfo *PageInfo
+	Count    func(context.Context) (int, error)
+}
+
+// NewWebhookDeliveryConnection converts a domain page.
+func NewWebhookDeliveryConnection(c *relay.Connection[*domain.WebhookDelivery]) *WebhookDeliveryConnection {
+	return &WebhookDeliveryConnection{Edges: edges(c, func(cur string, n *domain.WebhookDelivery) *WebhookDeliveryEdge {
+		return &WebhookDeliveryEdge{Cursor: cur, Node: n}
+	}), PageInfo: pageInfo(c), Count: c.Count}
+}

@@ -18,6 +18,66 @@ type AcceptChannelEdgeInput struct {
 	ChannelEdgeID string `json:"channelEdgeId"`
 }
 
+// What acceptInvitation takes.
+type AcceptInvitationInput struct {
+	// The code from the invitation link.
+	Code string `json:"code"`
+}
+
+// The result of acceptInvitation.
+type AcceptInvitationPayload struct {
+	// The edges the acceptance made ACTIVE: the partner's, and on a combined invitation the indirect provider's.
+	ChannelEdges []*domain.ChannelEdge `json:"channelEdges"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What acceptQuote takes.
+type AcceptQuoteInput struct {
+	// The SENT quote to accept.
+	QuoteID string `json:"quoteId"`
+	// 1 to 200 characters, chosen by you: a retry with the same key returns the first answer.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+// What activateSaasSubscription takes.
+type ActivateSaasSubscriptionInput struct {
+	// The code from the activation link's `code` parameter.
+	ActivationCode string `json:"activationCode"`
+}
+
+// The result of activateSaasSubscription.
+type ActivateSaasSubscriptionPayload struct {
+	// The subscription, now ACTIVE; null when refused.
+	ProductSubscription *domain.ProductSubscription `json:"productSubscription,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What addCartLine takes. Give at most one of tenantId and tenantDomain, and at most one of markupPercent and price.
+type AddCartLineInput struct {
+	// The OPEN cart to add to.
+	CartID string `json:"cartId"`
+	// The product; the customer must be allowed to buy it.
+	ProductID string `json:"productId"`
+	// How many, 1 to 1,000,000.
+	Quantity int `json:"quantity"`
+	// The commitment term; the product's first offered term when omitted.
+	Term *domain.Term `json:"term,omitempty"`
+	// The billing cycle; the product's first offered cycle when omitted.
+	BillingCycle *domain.BillingCycle `json:"billingCycle,omitempty"`
+	// An existing tenant of the customer that the line is for.
+	TenantID *string `json:"tenantId,omitempty"`
+	// A new tenant domain (DNS-label syntax, free across the deployment), created when the order is placed.
+	TenantDomain *string `json:"tenantDomain,omitempty"`
+	// For an add-on: the line of its parent product in the same cart.
+	ParentLineID *string `json:"parentLineId,omitempty"`
+	// Your markup on your buy price for this line, in percent (-100 to 1000); overrides your price rules.
+	MarkupPercent *string `json:"markupPercent,omitempty"`
+	// Your unit price to the customer for this line, in the list price's currency; overrides your price rules.
+	Price *domain.Money `json:"price,omitempty"`
+}
+
 // What advanceTestClock takes.
 type AdvanceTestClockInput struct {
 	// How far to move the clock forward, in hours: 1 to 87600 (ten years).
@@ -29,6 +89,56 @@ type AdvanceTestClockPayload struct {
 	// The server's time after the move; null when it was refused.
 	Now *time.Time `json:"now,omitempty"`
 	// Why the move was refused (BAD_USER_INPUT on hours out of range); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// One audit entry in a page, with its cursor.
+type AuditEntryEdge struct {
+	// Pass as `after` to read the entries after this one.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *domain.AuditEntry `json:"node"`
+}
+
+// One cart in a page, with its cursor.
+type CartEdge struct {
+	// Pass as `after` to read the carts after this one.
+	Cursor string `json:"cursor"`
+	// The cart.
+	Node *domain.Cart `json:"node"`
+}
+
+// The result of addCartLine and updateCartLine.
+type CartLinePayload struct {
+	// The line as it now is; null when refused.
+	CartLine *domain.CartLine `json:"cartLine,omitempty"`
+	// The cart as it now is; null when refused.
+	Cart *domain.Cart `json:"cart,omitempty"`
+	// Why it was refused, one error per fault; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// The result of a change to a cart.
+type CartPayload struct {
+	// The cart as it now is; null when the change was refused.
+	Cart *domain.Cart `json:"cart,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What changeMemberRole takes.
+type ChangeMemberRoleInput struct {
+	// The member's global ID.
+	MemberID string `json:"memberId"`
+	// The member's new role.
+	Role domain.Role `json:"role"`
+}
+
+// The result of changeMemberRole.
+type ChangeMemberRolePayload struct {
+	// The member with its new role; null when refused.
+	Member *domain.Member `json:"member,omitempty"`
+	// Why it was refused; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -54,6 +164,9 @@ type ChannelEdgePayload struct {
 	ChannelEdge *domain.ChannelEdge `json:"channelEdge,omitempty"`
 	// Why it was refused (BAD_USER_INPUT, CONFLICT); empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// On removeChannelEdge: the delegated admin privileges between the two organizations, which the
+	// removal leaves in force (remove them with removeDelegatedAdmin). Empty for other mutations.
+	DelegatedAdminsKept []*domain.DelegatedAdmin `json:"delegatedAdminsKept"`
 }
 
 // What createApiToken takes.
@@ -66,6 +179,11 @@ type CreateAPITokenInput struct {
 	Name string `json:"name"`
 	// When the token stops working; must be in the future. Omit for a token that does not expire.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// The member (of the same organization) the token belongs to: removing the member revokes it. The role
+	// must be the member's role or VIEWER; a token issued with the member's role follows the member's
+	// role when it changes. userErrors: BAD_USER_INPUT on memberId when it is not a current member of the
+	// organization, and on role when it is neither the member's role nor VIEWER.
+	MemberID *string `json:"memberId,omitempty"`
 }
 
 // The result of createApiToken.
@@ -76,6 +194,14 @@ type CreateAPITokenPayload struct {
 	APIToken *domain.APIToken `json:"apiToken,omitempty"`
 	// Why it was refused (BAD_USER_INPUT); empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What createCart takes.
+type CreateCartInput struct {
+	// The customer the cart is for.
+	CustomerID string `json:"customerId"`
+	// For a reseller buying through a distributor: the distributor (which must sell to you along an ACTIVE edge).
+	DistributorID *string `json:"distributorId,omitempty"`
 }
 
 // What createChannelEdge takes.
@@ -96,8 +222,8 @@ type CreateOrganizationInput struct {
 	Country *string `json:"country,omitempty"`
 	// Customers only: free text, at most 100 characters.
 	Industry *string `json:"industry,omitempty"`
-	// Customers only: exactly COMMERCIAL, EDUCATION, GOVERNMENT or NONPROFIT.
-	Segment *string `json:"segment,omitempty"`
+	// Customers only: its segment; without one it buys as COMMERCIAL.
+	Segment *domain.Segment `json:"segment,omitempty"`
 }
 
 // The result of createOrganization.
@@ -119,8 +245,29 @@ type CreateProductInput struct {
 	Name string `json:"name"`
 	// What kind of offer it is.
 	Type domain.ProductType `json:"type"`
-	// The list price; omit for none. The amount is stored with at least two decimal places.
+	// The list price for every term and billing cycle without one of its own (see setListPrice); omit for
+	// none. The amount is stored with at least two decimal places.
 	ListPrice *domain.Money `json:"listPrice,omitempty"`
+	// Up to 2,000 characters; empty when omitted.
+	Description *string `json:"description,omitempty"`
+	// Up to 100 characters; none when omitted.
+	Category *string `json:"category,omitempty"`
+	// The customer segments it is offered to, at least one; all four when omitted.
+	Segments []domain.Segment `json:"segments,omitempty"`
+	// The industries it is offered to, each 1 to 100 characters; every industry when omitted or empty.
+	Industries []string `json:"industries,omitempty"`
+	// The terms offered, at least one; P1Y when omitted.
+	Terms []domain.Term `json:"terms,omitempty"`
+	// The billing cycles offered, at least one; MONTHLY and ANNUAL when omitted.
+	BillingCycles []domain.BillingCycle `json:"billingCycles,omitempty"`
+	// Days of free trial, 1 to 365; no trial when omitted.
+	TrialDays *int `json:"trialDays,omitempty"`
+	// Makes the product an add-on of this product of the same vendor (which must not be an add-on itself).
+	ParentID *string `json:"parentId,omitempty"`
+	// What the vendor recommends the end customer pays; public. Omit for none.
+	RecommendedPrice *domain.Money `json:"recommendedPrice,omitempty"`
+	// For a SaaS product: the publisher's https landing page, where activation links point.
+	LandingPageURL *string `json:"landingPageUrl,omitempty"`
 }
 
 // The result of createProduct.
@@ -155,6 +302,14 @@ type CreatePurchaseOrderInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// What createQuote takes.
+type CreateQuoteInput struct {
+	// The OPEN cart to quote.
+	CartID string `json:"cartId"`
+	// When the offer lapses: in the future, and at most a year ahead.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // What createTenant takes.
 type CreateTenantInput struct {
 	// The CUSTOMER the tenant is for.
@@ -163,6 +318,112 @@ type CreateTenantInput struct {
 	// digits or inner hyphens, 253 characters at most; case-insensitive (stored lower-cased, a trailing
 	// dot dropped) and unique across the deployment.
 	Domain string `json:"domain"`
+}
+
+// What createWebhookEndpoint takes.
+type CreateWebhookEndpointInput struct {
+	// Your organization's global ID: deliveries are resolved as it.
+	OrganizationID string `json:"organizationId"`
+	// Where to POST deliveries: an absolute https URL (at most 2,048 characters).
+	URL string `json:"url"`
+	// A GraphQL subscription document with exactly one root field and no variables, such as
+	// `subscription { purchaseOrderUpdated { cursor purchaseOrder { number status } } }` (at most 16 KiB).
+	Operation string `json:"operation"`
+}
+
+// The result of createWebhookEndpoint.
+type CreateWebhookEndpointPayload struct {
+	// The new endpoint; null when refused.
+	WebhookEndpoint *domain.WebhookEndpoint `json:"webhookEndpoint,omitempty"`
+	// The signing secret, `whsec_` followed by base64: keep it, it is never shown again. Null when refused.
+	Secret *string `json:"secret,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What declineQuote takes.
+type DeclineQuoteInput struct {
+	// The SENT quote to decline.
+	QuoteID string `json:"quoteId"`
+	// Why, for the partner; up to 500 characters.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// One delegated admin privilege in a page, with its cursor.
+type DelegatedAdminEdge struct {
+	// Pass as `after` to read the privileges after this one.
+	Cursor string `json:"cursor"`
+	// The privilege.
+	Node *domain.DelegatedAdmin `json:"node"`
+}
+
+// One change of a delegated admin privilege.
+type DelegatedAdminEvent struct {
+	// The event's place in the log: keep the last one, and pass it as `after` to resume from there.
+	Cursor string `json:"cursor"`
+	// The privilege as it was when this change committed.
+	DelegatedAdmin *domain.DelegatedAdmin `json:"delegatedAdmin"`
+}
+
+// Names one delegated admin privilege.
+type DelegatedAdminIDInput struct {
+	// The privilege's global ID.
+	DelegatedAdminID string `json:"delegatedAdminId"`
+}
+
+// The result of requestDelegatedAdmin, approveDelegatedAdmin and removeDelegatedAdmin.
+type DelegatedAdminPayload struct {
+	// The privilege as it now is; null when refused.
+	DelegatedAdmin *domain.DelegatedAdmin `json:"delegatedAdmin,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// The result of deleteWebhookEndpoint.
+type DeleteWebhookEndpointPayload struct {
+	// The deleted endpoint's global ID; null when refused.
+	DeletedWebhookEndpointID *string `json:"deletedWebhookEndpointId,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A partner's invitation for customers: a link and a code that carry no customer data, reusable until
+// rotated. A customer's OWNER accepts it with acceptInvitation, which joins the partner to the customer
+// by an ACTIVE channel edge (or makes a removed one ACTIVE again). A combined invitation, of a reseller
+// with its indirect provider (a distributor it buys through), joins the customer to both at once.
+type Invitation struct {
+	// The link to send to customers; it carries the code as its `code` query parameter.
+	URL string `json:"url"`
+	// The code acceptInvitation takes: long and random, retired at once by rotateInvitation.
+	Code string `json:"code"`
+	// The partner (a reseller or distributor) whose invitation it is.
+	Organization *domain.Organization `json:"organization"`
+	// On a combined invitation, the reseller's indirect provider, joined to the customer too; null otherwise.
+	IndirectProvider *domain.Organization `json:"indirectProvider,omitempty"`
+	// When the current code was made (at first use or at the latest rotation).
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// What inviteMember takes.
+type InviteMemberInput struct {
+	// The organization the member joins: your own (the platform administrator may name any).
+	OrganizationID string `json:"organizationId"`
+	// The person's e-mail address (spaces at either end trimmed; compared without regard to case).
+	Email string `json:"email"`
+	// What the member may do.
+	Role domain.Role `json:"role"`
+	// The member's display name, up to 100 characters.
+	Name *string `json:"name,omitempty"`
+	// The JWT subject (`sub`) the member signs in as, 1 to 255 characters; omit for API tokens only.
+	Subject *string `json:"subject,omitempty"`
+}
+
+// The result of inviteMember.
+type InviteMemberPayload struct {
+	// The new member; null when refused.
+	Member *domain.Member `json:"member,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Every change. Each mutation takes one `input` and returns a payload: the changed object and
@@ -201,6 +462,90 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor of the page's last item, to pass as `after` for the next page; null for an empty page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// One partner of a customer, as the customer's partner relationships view shows it: the channel edges
+// joining them and the delegated admin privileges the partner holds or requested, per service.
+type PartnerRelationship struct {
+	// The partner.
+	Partner *domain.Organization `json:"partner"`
+	// The channel edges from the partner to the customer, newest first, removed ones included.
+	ChannelEdges []*domain.ChannelEdge `json:"channelEdges"`
+	// The partner's delegated admin privileges over the customer's services, newest first.
+	DelegatedAdmins []*domain.DelegatedAdmin `json:"delegatedAdmins"`
+}
+
+// What placeCart takes.
+type PlaceCartInput struct {
+	// The OPEN cart to place.
+	CartID string `json:"cartId"`
+	// 1 to 200 characters, chosen by you: a retry with the same key returns the first answer.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+// The result of placeCart and saveCartForLater.
+type PlaceCartPayload struct {
+	// The orders made, one per vendor, as you see them; empty when refused.
+	PurchaseOrders []*domain.PurchaseOrder `json:"purchaseOrders"`
+	// The cart as it now is; null when refused.
+	Cart *domain.Cart `json:"cart,omitempty"`
+	// Why it was refused, one error per fault; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// One product in a page, with its cursor.
+type ProductEdge struct {
+	// Pass as `after` to read the products after this one.
+	Cursor string `json:"cursor"`
+	// The product.
+	Node *domain.Product `json:"node"`
+}
+
+// Narrows `Query.products`. Every condition given must hold.
+type ProductFilter struct {
+	// Keeps products of this vendor.
+	VendorID *string `json:"vendorId,omitempty"`
+	// Keeps products of this type.
+	Type *domain.ProductType `json:"type,omitempty"`
+	// Keeps products in this category (exact, case-insensitive); with sellerId, the seller's category.
+	Category *string `json:"category,omitempty"`
+	// Keeps products offered to this customer segment.
+	Segment *domain.Segment `json:"segment,omitempty"`
+	// Keeps products offered to this industry (case-insensitive); a product with no industries is offered to all.
+	Industry *string `json:"industry,omitempty"`
+	// Keeps products whose name or SKU contains this text, case-insensitively; at most 100 characters.
+	Search *string `json:"search,omitempty"`
+	// Shows the catalog as this reseller, distributor or vendor arranged it: its own category and
+	// recommended price where it set them, and none of the products it unlisted (a vendor's catalog holds
+	// only its own products). A partner's catalog is public: anyone may name it, also without a token. An
+	// ID that is no reseller, distributor or vendor gives an empty list.
+	SellerID *string `json:"sellerId,omitempty"`
+}
+
+// One subscription in a page, with its cursor.
+type ProductSubscriptionEdge struct {
+	// Pass as `after` to read the subscriptions after this one.
+	Cursor string `json:"cursor"`
+	// The subscription.
+	Node *domain.ProductSubscription `json:"node"`
+}
+
+// One change of a product subscription.
+type ProductSubscriptionEvent struct {
+	// The event's place in the log: keep the last one, and pass it as `after` to resume from there.
+	Cursor string `json:"cursor"`
+	// The subscription as it was when this change committed.
+	ProductSubscription *domain.ProductSubscription `json:"productSubscription"`
+}
+
+// Conditions on productSubscriptions.
+type ProductSubscriptionFilter struct {
+	// Only this customer's subscriptions.
+	CustomerID *string `json:"customerId,omitempty"`
+	// Only subscriptions in this status.
+	Status *domain.SubscriptionStatus `json:"status,omitempty"`
+	// Only subscriptions to this product.
+	ProductID *string `json:"productId,omitempty"`
 }
 
 // One purchase order in a page, with its cursor.
@@ -277,6 +622,46 @@ type PurchaseOrderPayload struct {
 type Query struct {
 }
 
+// One quote in a page, with its cursor.
+type QuoteEdge struct {
+	// Pass as `after` to read the quotes after this one.
+	Cursor string `json:"cursor"`
+	// The quote.
+	Node *domain.Quote `json:"node"`
+}
+
+// One change of a quote.
+type QuoteEvent struct {
+	// The event's place in the log: keep the last one, and pass it as `after` to resume from there.
+	Cursor string `json:"cursor"`
+	// The quote as you see it, with the status it had when this change committed.
+	Quote *domain.Quote `json:"quote"`
+}
+
+// Narrows `Query.quotes`. Every condition given must hold.
+type QuoteFilter struct {
+	// Keeps quotes in this status.
+	Status *domain.QuoteStatus `json:"status,omitempty"`
+	// Keeps quotes sent to this customer.
+	CustomerID *string `json:"customerId,omitempty"`
+}
+
+// The result of a quote mutation.
+type QuotePayload struct {
+	// The quote as it now is; null when refused.
+	Quote *domain.Quote `json:"quote,omitempty"`
+	// The orders placed (acceptQuote only), as you see them; empty otherwise.
+	PurchaseOrders []*domain.PurchaseOrder `json:"purchaseOrders"`
+	// Why it was refused, one error per fault; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What removeCartLine takes.
+type RemoveCartLineInput struct {
+	// The line to remove.
+	LineID string `json:"lineId"`
+}
+
 // What removeChannelEdge takes.
 type RemoveChannelEdgeInput struct {
 	// The global ID of an edge your organization is either end of.
@@ -287,6 +672,28 @@ type RemoveChannelEdgeInput struct {
 	AcknowledgeNotice bool `json:"acknowledgeNotice"`
 }
 
+// What removeMember takes.
+type RemoveMemberInput struct {
+	// The member's global ID.
+	MemberID string `json:"memberId"`
+}
+
+// The result of removeMember.
+type RemoveMemberPayload struct {
+	// The member as it was when removed; null when refused.
+	Member *domain.Member `json:"member,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What replayWebhookEndpoint takes.
+type ReplayWebhookEndpointInput struct {
+	// The endpoint's global ID.
+	ID string `json:"id"`
+	// Replay the events after this event cursor; omit to replay from the start of the log.
+	After *string `json:"after,omitempty"`
+}
+
 // What reportTenantProvisioning takes.
 type ReportTenantProvisioningInput struct {
 	// The tenant's global ID.
@@ -295,6 +702,24 @@ type ReportTenantProvisioningInput struct {
 	Status domain.TenantStatus `json:"status"`
 	// Why provisioning failed: required with FAILED (1 to 1000 characters), and only then.
 	FailureReason *string `json:"failureReason,omitempty"`
+}
+
+// What requestDelegatedAdmin takes.
+type RequestDelegatedAdminInput struct {
+	// The customer whose service it is.
+	CustomerID string `json:"customerId"`
+	// The service, 1 to 64 letters, digits, '_' or '-', such as EMAIL.
+	Service string `json:"service"`
+	// The roles asked for, 1 to 20, each 1 to 100 characters.
+	Roles []string `json:"roles"`
+	// True to be the customer's one transacting partner for this service.
+	Transacting bool `json:"transacting"`
+}
+
+// What resumeDraft takes.
+type ResumeDraftInput struct {
+	// A DRAFT order saved from a cart.
+	PurchaseOrderID string `json:"purchaseOrderId"`
 }
 
 // What revokeApiToken takes.
@@ -308,6 +733,107 @@ type RevokeAPITokenPayload struct {
 	// The token, with revokedAt set; null when refused.
 	APIToken *domain.APIToken `json:"apiToken,omitempty"`
 	// Why it was refused (BAD_USER_INPUT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What rotateInvitation takes.
+type RotateInvitationInput struct {
+	// Your reseller's or distributor's global ID.
+	OrganizationID string `json:"organizationId"`
+}
+
+// The result of rotateInvitation.
+type RotateInvitationPayload struct {
+	// The new invitation (your own, not combined); null when refused.
+	Invitation *Invitation `json:"invitation,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What rotateWebhookSecret takes.
+type RotateWebhookSecretInput struct {
+	// The endpoint's global ID.
+	ID string `json:"id"`
+	// How long the old secret still signs beside the new one, in seconds: 0 to 604800; 86400 when omitted.
+	OverlapSeconds *int `json:"overlapSeconds,omitempty"`
+}
+
+// The result of rotateWebhookSecret.
+type RotateWebhookSecretPayload struct {
+	// The endpoint; null when refused.
+	WebhookEndpoint *domain.WebhookEndpoint `json:"webhookEndpoint,omitempty"`
+	// The new signing secret, shown only this once; null when refused.
+	Secret *string `json:"secret,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What saveCartForLater takes.
+type SaveCartForLaterInput struct {
+	// The OPEN cart to save.
+	CartID string `json:"cartId"`
+}
+
+// What setCatalogEntry takes.
+type SetCatalogEntryInput struct {
+	// The partner whose catalog it is: your organization, unless you are the platform administrator.
+	SellerID string `json:"sellerId"`
+	// The product to arrange.
+	ProductID string `json:"productId"`
+	// The seller's category for it, up to 100 characters; the vendor's when omitted.
+	Category *string `json:"category,omitempty"`
+	// What the seller recommends its customers pay; the vendor's recommendation when omitted.
+	RecommendedPrice *domain.Money `json:"recommendedPrice,omitempty"`
+	// False hides the product from the seller's catalog; true when omitted.
+	Listed *bool `json:"listed,omitempty"`
+}
+
+// The result of setCatalogEntry.
+type SetCatalogEntryPayload struct {
+	// The entry as stored; null when it was refused.
+	CatalogEntry *domain.CatalogEntry `json:"catalogEntry,omitempty"`
+	// Why it was refused (BAD_USER_INPUT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What setListPrice takes.
+type SetListPriceInput struct {
+	// The product to price.
+	ProductID string `json:"productId"`
+	// The term the price is for; one the product offers.
+	Term domain.Term `json:"term"`
+	// The billing cycle the price is for; one the product offers.
+	BillingCycle domain.BillingCycle `json:"billingCycle"`
+	// The unit price.
+	Price *domain.Money `json:"price"`
+}
+
+// The result of setListPrice.
+type SetListPricePayload struct {
+	// The product, whose listPrice(term, billingCycle) now answers the new price; null when refused.
+	Product *domain.Product `json:"product,omitempty"`
+	// Why it was refused (BAD_USER_INPUT); empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// What setPriceRule takes. Give exactly one of markupPercent and price.
+type SetPriceRuleInput struct {
+	// The edge whose upstream side charges its downstream side.
+	ChannelEdgeID string `json:"channelEdgeId"`
+	// The product the rule is for; omit for every product sold along the edge.
+	ProductID *string `json:"productId,omitempty"`
+	// A markup on the upstream side's buy price, in percent: a decimal from -100 to 1000 with at most 4
+	// decimal places, such as "12.5" (a negative markup is a discount).
+	MarkupPercent *string `json:"markupPercent,omitempty"`
+	// A set unit price, in the currency of the product's list price.
+	Price *domain.Money `json:"price,omitempty"`
+}
+
+// The result of setPriceRule.
+type SetPriceRulePayload struct {
+	// The rule as stored; null when it was refused.
+	PriceRule *domain.PriceRule `json:"priceRule,omitempty"`
+	// Why it was refused (BAD_USER_INPUT, CONFLICT); empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -348,6 +874,59 @@ type TenantPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What updateCartLine takes; omitted fields keep their value. Give at most one of markupPercent and price.
+type UpdateCartLineInput struct {
+	// The line to change.
+	LineID string `json:"lineId"`
+	// How many, 1 to 1,000,000.
+	Quantity *int `json:"quantity,omitempty"`
+	// The commitment term.
+	Term *domain.Term `json:"term,omitempty"`
+	// The billing cycle.
+	BillingCycle *domain.BillingCycle `json:"billingCycle,omitempty"`
+	// Your markup for this line, in percent; replaces a price adjustment.
+	MarkupPercent *string `json:"markupPercent,omitempty"`
+	// Your unit price to the customer for this line; replaces a markup adjustment.
+	Price *domain.Money `json:"price,omitempty"`
+}
+
+// What updateProductSubscription takes; give only what changes.
+type UpdateProductSubscriptionInput struct {
+	// The subscription's global ID.
+	ID string `json:"id"`
+	// Refuse the change with VERSION_CONFLICT unless the subscription is still at this version.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// A new name, up to 100 characters; an empty string clears it.
+	Nickname *string `json:"nickname,omitempty"`
+	// The new number of licenses (at least 1). Raising is allowed any time; lowering only by licenses added
+	// less than 168 hours ago, and never below assignedLicenses.
+	Quantity *int `json:"quantity,omitempty"`
+	// Licenses to add (positive) or take back (negative), relative to the quantity when the change
+	// commits, so concurrent changes add up; not together with quantity.
+	QuantityChange *int `json:"quantityChange,omitempty"`
+	// How many licenses are assigned to users, 0 to quantity.
+	AssignedLicenses *int `json:"assignedLicenses,omitempty"`
+	// Whether it renews at commitmentEndsAt; may be turned off at any time.
+	AutoRenew *bool `json:"autoRenew,omitempty"`
+	// The new billing cycle, one the product offers for the subscription's term.
+	BillingCycle *domain.BillingCycle `json:"billingCycle,omitempty"`
+	// SUSPENDED (from ACTIVE), ACTIVE (from SUSPENDED), or CANCELLED (within 168 hours of the purchase or
+	// the latest renewal).
+	Status *domain.SubscriptionStatus `json:"status,omitempty"`
+	// True to end a trial and start billing now.
+	ConvertTrialToPaid *bool `json:"convertTrialToPaid,omitempty"`
+}
+
+// The result of updateProductSubscription.
+type UpdateProductSubscriptionPayload struct {
+	// The subscription as changed; null when refused.
+	ProductSubscription *domain.ProductSubscription `json:"productSubscription,omitempty"`
+	// The CHANGE or CANCELLATION order the change created; null when it affected no billing, or was refused.
+	PurchaseOrder *domain.PurchaseOrder `json:"purchaseOrder,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // What updatePurchaseOrderStatus takes.
 type UpdatePurchaseOrderStatusInput struct {
 	// The purchase order's global ID.
@@ -356,10 +935,24 @@ type UpdatePurchaseOrderStatusInput struct {
 	Status domain.PurchaseOrderStatus `json:"status"`
 }
 
+// What updateWebhookEndpoint takes: the fields you leave out stay as they are.
+type UpdateWebhookEndpointInput struct {
+	// The endpoint's global ID.
+	ID string `json:"id"`
+	// A new URL.
+	URL *string `json:"url,omitempty"`
+	// A new operation.
+	Operation *string `json:"operation,omitempty"`
+}
+
 // A business-rule refusal of a mutation, returned in its payload's `userErrors` with a null result:
 // the input was well formed but cannot be applied. The codes are BAD_USER_INPUT (a value out of range
 // or of the wrong kind) and CONFLICT (the state of the data forbids it, such as a duplicate or a status
-// that cannot move). Anything else (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND) is a request error in the
+// that cannot move), and, for updateProductSubscription: WINDOW_CLOSED (a reduction or
+// cancellation after its 168-hour window; the message gives the RFC 3339 time it closed), BELOW_ASSIGNED
+// (quantity below the assigned licenses), ROLE_NOT_ALLOWED (your role may not make this change),
+// NOT_PARTNER_OF_RECORD (your organization may not make this change) and VERSION_CONFLICT
+// (expectedVersion is not the current version). Anything else (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND) is a request error in the
 // response's `errors` with `extensions.code` (see docs/errors.md).
 type UserError struct {
 	// The input field at fault, as a path inside `input` such as "number" or "lines[0].sku"; null when no
@@ -367,8 +960,38 @@ type UserError struct {
 	Field *string `json:"field,omitempty"`
 	// What is wrong and what would be accepted, in English, for a developer to read.
 	Message string `json:"message"`
-	// BAD_USER_INPUT or CONFLICT.
+	// BAD_USER_INPUT, CONFLICT, or one of the subscription codes above.
 	Code string `json:"code"`
+}
+
+// One webhook delivery in a page, with its cursor.
+type WebhookDeliveryEdge struct {
+	// Pass as `after` to read the deliveries after this one.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *domain.WebhookDelivery `json:"node"`
+}
+
+// One webhook endpoint in a page, with its cursor.
+type WebhookEndpointEdge struct {
+	// Pass as `after` to read the endpoints after this one.
+	Cursor string `json:"cursor"`
+	// The endpoint.
+	Node *domain.WebhookEndpoint `json:"node"`
+}
+
+// Names one webhook endpoint.
+type WebhookEndpointIDInput struct {
+	// The endpoint's global ID.
+	ID string `json:"id"`
+}
+
+// The result of updateWebhookEndpoint, pauseWebhookEndpoint, resumeWebhookEndpoint and replayWebhookEndpoint.
+type WebhookEndpointPayload struct {
+	// The endpoint as it now is; null when refused.
+	WebhookEndpoint *domain.WebhookEndpoint `json:"webhookEndpoint,omitempty"`
+	// Why it was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Which of an organization's channel edges to list.

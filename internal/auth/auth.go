@@ -1,5 +1,6 @@
 // Package auth turns bearer tokens into viewers (SPEC §1.3) and manages the
 // opaque API tokens organizations create for their members and integrations.
+// JWTs from a configured issuer sign members in too (jwt.go, jwks.go).
 //
 // An API token is "cgt_" followed by 32 random bytes in base32; it is shown
 // once, and only its SHA-256 is stored (the token has 256 bits of entropy,
@@ -34,6 +35,8 @@ const TokenPrefix = "cgt_"
 type Service struct {
 	db         *bun.DB
 	adminToken string
+	// jwt verifies JWTs from the configured issuer; nil until ConfigureJWT.
+	jwt *jwtVerifier
 	// Now is the clock tokens expire by.
 	Now func() time.Time
 	// recent remembers tokens that authenticated in the last CacheFor, so a
@@ -62,13 +65,16 @@ var errBadToken = domain.Errorf(domain.CodeUnauthenticated, "the bearer token is
 
 // Authenticate returns the viewer a bearer token stands for.
 func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewer, error) {
-	if token == "" || len(token) > 200 {
+	if token == "" || len(token) > maxJWTBytes {
 		return nil, errBadToken
 	}
 	if s.adminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.adminToken)) == 1 {
 		return &domain.Viewer{IsPlatformAdmin: true}, nil
 	}
-	if !strings.HasPrefix(token, TokenPrefix) {
+	if looksLikeJWT(token) {
+		return s.authenticateJWT(ctx, token)
+	}
+	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
 		return nil, errBadToken
 	}
 	hash := hashSecret(token)
@@ -77,23 +83,17 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewe
 		v := c.viewer
 		return &v, nil
 	}
-	var t struct {
-		domain.APIToken
-		Kind domain.OrganizationKind `bun:"kind"`
-	}
-	err := s.db.NewSelect().Model(&t.APIToken).ColumnExpr("t.*, o.kind").
-		Join("JOIN organizations AS o ON o.id = t.organization_id").
-		Where("t.secret_hash = ?", hash).Scan(ctx, &t)
+	t, err := readToken(ctx, s.db, "t.secret_hash = ?", hash)
 	if err != nil {
 		if isNoRows(err) {
 			return nil, errBadToken
 		}
-		return nil, fmt.Errorf("auth: reading token: %w", err)
+		return nil, err
 	}
-	if !t.Usable(now) {
+	if !t.usable(now) {
 		return nil, errBadToken
 	}
-	v := domain.Viewer{OrganizationID: t.OrganizationID, Role: t.Role, Kind: t.Kind, TokenID: t.ID}
+	v := t.viewer()
 	until := now.Add(CacheFor)
 	if t.ExpiresAt != nil && t.ExpiresAt.Before(until) {
 		until = *t.ExpiresAt
@@ -103,20 +103,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewe
 }
 
 // StillValid reports whether the token behind viewer is still usable; live
-// subscriptions call it to end when their token expires or is revoked.
+// subscriptions call it to end when their token expires or is revoked, and
+// when the member they act as is removed or changes role (the client then
+// reconnects and acts with the new role).
 func (s *Service) StillValid(ctx context.Context, viewer *domain.Viewer) (bool, error) {
 	if viewer.IsPlatformAdmin {
 		return true, nil
 	}
-	var t domain.APIToken
-	err := s.db.NewSelect().Model(&t).Where("t.id = ?", viewer.TokenID).Scan(ctx)
+	now := s.Now()
+	if viewer.ExpiresAt != nil && !now.Before(*viewer.ExpiresAt) {
+		return false, nil
+	}
+	if viewer.TokenID == 0 {
+		// Signed in with a JWT: valid while unexpired and the member is
+		// current, with the role it signed in with.
+		return s.memberUnchanged(ctx, viewer)
+	}
+	t, err := readToken(ctx, s.db, "t.id = ?", viewer.TokenID)
 	if isNoRows(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("auth: reading token: %w", err)
+		return false, err
 	}
-	return t.Usable(s.Now()), nil
+	return t.usable(now) && t.viewer().Role == viewer.Role, nil
 }
 
 // CreateTokenInput is what createApiToken takes.
@@ -125,6 +135,9 @@ type CreateTokenInput struct {
 	Role           domain.Role
 	Name           string
 	ExpiresAt      *time.Time
+	// MemberID, when set, is the member of the organization the token
+	// belongs to; Role must then be the member's role or VIEWER.
+	MemberID *int64
 }
 
 // CreateToken issues a token for a member of an organization. Only the
@@ -157,7 +170,14 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (string,
 	if !exists {
 		return "", nil, domain.NotFound("organization")
 	}
-	return issue(ctx, s.db, in.OrganizationID, in.Role, name, in.ExpiresAt, s.Now())
+	if in.MemberID != nil {
+		if err := s.checkTokenMember(ctx, in); err != nil {
+			return "", nil, err
+		}
+	}
+	// A member removed between the check and the insert leaves a token
+	// Authenticate refuses: it reads the member with the token.
+	return issue(ctx, s.db, in.OrganizationID, in.Role, name, in.ExpiresAt, s.Now(), in.MemberID)
 }
 
 // RevokeToken revokes a token of the viewer's organization (its OWNER) or
@@ -193,17 +213,17 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*domain.APIToken, 
 // IssueForSetup creates a token without a viewer, for the demo data and the
 // operator's `channelgraph token` command.
 func IssueForSetup(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string) (string, error) {
-	secret, _, err := issue(ctx, db, orgID, role, name, nil, clock.System{}.Now())
+	secret, _, err := issue(ctx, db, orgID, role, name, nil, clock.System{}.Now(), nil)
 	return secret, err
 }
 
-func issue(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string, expiresAt *time.Time, now time.Time) (string, *domain.APIToken, error) {
+func issue(ctx context.Context, db bun.IDB, orgID int64, role domain.Role, name string, expiresAt *time.Time, now time.Time, memberID *int64) (string, *domain.APIToken, error) {
 	secret, err := newSecret()
 	if err != nil {
 		return "", nil, err
 	}
 	t := &domain.APIToken{OrganizationID: orgID, Role: role, Name: name,
-		Prefix: secret[:len(TokenPrefix)+8], SecretHash: hashSecret(secret), CreatedAt: now}
+		Prefix: secret[:len(TokenPrefix)+8], SecretHash: hashSecret(secret), CreatedAt: now, MemberID: memberID}
 	if expiresAt != nil {
 		at := expiresAt.UTC().Truncate(time.Microsecond)
 		t.ExpiresAt = &at

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/audit"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
@@ -45,8 +46,11 @@ func (s *Service) CreateChannelEdge(ctx context.Context, upstreamID, downstreamI
 	}
 	var edge *domain.ChannelEdge
 	err = database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
-		edge, err = insertEdge(ctx, tx, up.ID, down.ID, policy.NewEdgeStatus(viewer), s.Now())
-		return err
+		now := s.Now()
+		if edge, err = insertEdge(ctx, tx, up.ID, down.ID, policy.NewEdgeStatus(viewer), now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, viewer, now, edgeEntry(audit.ChannelEdgeCreated, edge))
 	})
 	return edge, err
 }
@@ -77,7 +81,7 @@ func insertEdge(ctx context.Context, tx bun.IDB, up, down int64, status domain.E
 // AcceptChannelEdge activates an INVITED edge; the downstream side's OWNER or
 // ADMIN_AGENT (or a platform administrator) accepts.
 func (s *Service) AcceptChannelEdge(ctx context.Context, id int64) (*domain.ChannelEdge, error) {
-	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge, now time.Time) error {
+	return s.changeEdge(ctx, id, audit.ChannelEdgeAccepted, func(viewer *domain.Viewer, e *domain.ChannelEdge, now time.Time) error {
 		if err := policy.MayAcceptChannelEdge(viewer, e); err != nil {
 			return err
 		}
@@ -93,7 +97,7 @@ func (s *Service) AcceptChannelEdge(ctx context.Context, id int64) (*domain.Chan
 // §2.3); only the upstream side's OWNER or ADMIN_AGENT (or a platform
 // administrator) may. It takes effect in the same transaction.
 func (s *Service) SetPurchaseOrderView(ctx context.Context, id int64, enabled bool) (*domain.ChannelEdge, error) {
-	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge, _ time.Time) error {
+	return s.changeEdge(ctx, id, audit.PurchaseOrderViewSet, func(viewer *domain.Viewer, e *domain.ChannelEdge, _ time.Time) error {
 		if err := policy.MaySetPurchaseOrderView(viewer, e); err != nil {
 			return err
 		}
@@ -110,7 +114,7 @@ func (s *Service) SetPurchaseOrderView(ctx context.Context, id int64, enabled bo
 // party is its own responsibility.
 func (s *Service) RemoveChannelEdge(ctx context.Context, id int64, reason string, acknowledgeNotice bool) (*domain.ChannelEdge, error) {
 	reason = strings.TrimSpace(reason)
-	return s.changeEdge(ctx, id, func(viewer *domain.Viewer, e *domain.ChannelEdge, now time.Time) error {
+	return s.changeEdge(ctx, id, audit.ChannelEdgeRemoved, func(viewer *domain.Viewer, e *domain.ChannelEdge, now time.Time) error {
 		if err := policy.MayRemoveChannelEdge(viewer, e); err != nil {
 			return err
 		}
@@ -132,10 +136,10 @@ func (s *Service) RemoveChannelEdge(ctx context.Context, id int64, reason string
 	})
 }
 
-// changeEdge loads a visible edge, locks it, applies change, stores it and
-// re-derives the visibility of the purchase orders its grant gates, all in
-// one transaction.
-func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.Viewer, *domain.ChannelEdge, time.Time) error) (*domain.ChannelEdge, error) {
+// changeEdge loads a visible edge, locks it, applies change, stores it,
+// re-derives the visibility of the purchase orders its grant gates and
+// records the change as action in the audit trail, all in one transaction.
+func (s *Service) changeEdge(ctx context.Context, id int64, action string, change func(*domain.Viewer, *domain.ChannelEdge, time.Time) error) (*domain.ChannelEdge, error) {
 	viewer, err := domain.ViewerFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -153,19 +157,69 @@ func (s *Service) changeEdge(ctx context.Context, id int64, change func(*domain.
 		if err := change(viewer, &edge, now); err != nil {
 			return err
 		}
-		edge.UpdatedAt = now
-		if _, err := tx.NewUpdate().Model(&edge).WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("channel: storing edge: %w", err)
+		if err := audit.Record(ctx, tx, viewer, now, edgeEntry(action, &edge)); err != nil {
+			return err
 		}
-		if err := visibility.Refresh(ctx, tx, visibility.Edge(edge.UpstreamID, edge.DownstreamID)); err != nil {
-			return fmt.Errorf("channel: refreshing visibility: %w", err)
-		}
-		return EdgeUpdated.Append(ctx, tx, edge.ID, now)
+		return storeEdge(ctx, tx, &edge, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &edge, nil
+}
+
+// edgeEntry is the audit entry of action on e, as e now is: its two ends
+// are the parties; a grant's entry says "on" or "off", a removal's its
+// reason.
+func edgeEntry(action string, e *domain.ChannelEdge) audit.Entry {
+	entry := audit.Entry{Action: action, ObjectType: audit.ObjectChannelEdge, ObjectID: e.ID,
+		FirstParty: e.UpstreamID, SecondParty: e.DownstreamID}
+	switch action {
+	case audit.PurchaseOrderViewSet:
+		entry.Detail = "off"
+		if e.PurchaseOrderView {
+			entry.Detail = "on"
+		}
+	case audit.ChannelEdgeRemoved:
+		entry.Detail = e.RemovalReason
+	}
+	return entry
+}
+
+// storeEdge writes a changed edge, re-derives the visibility of the
+// purchase orders its grant gates and announces the change, in tx.
+func storeEdge(ctx context.Context, tx bun.IDB, edge *domain.ChannelEdge, now time.Time) error {
+	edge.UpdatedAt = now
+	if _, err := tx.NewUpdate().Model(edge).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("channel: storing edge: %w", err)
+	}
+	if err := visibility.Refresh(ctx, tx, visibility.Edge(edge.UpstreamID, edge.DownstreamID)); err != nil {
+		return fmt.Errorf("channel: refreshing visibility: %w", err)
+	}
+	return EdgeUpdated.Append(ctx, tx, edge.ID, now)
+}
+
+// ActivateInTx makes the edge up→down ACTIVE in tx, for a caller that has
+// decided it may (an accepted invitation, SPEC §6.1) and checked the pair is
+// allowed: an INVITED edge is accepted; without an edge that is not
+// REMOVED, a new ACTIVE one is inserted (a REMOVED edge stays as history).
+// An ACTIVE edge is a CONFLICT. Either way the change is announced as
+// CreateChannelEdge and AcceptChannelEdge announce theirs.
+func ActivateInTx(ctx context.Context, tx bun.IDB, up, down int64, now time.Time) (*domain.ChannelEdge, error) {
+	var edges []domain.ChannelEdge
+	q := tx.NewSelect().Model(&edges).Where("e.upstream_id = ? AND e.downstream_id = ? AND e.status <> 'REMOVED'", up, down)
+	if err := database.LockForUpdate(q).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("channel: locking edge: %w", err)
+	}
+	if len(edges) == 0 {
+		return insertEdge(ctx, tx, up, down, domain.EdgeActive, now)
+	}
+	edge := &edges[0]
+	if edge.Status != domain.EdgeInvited {
+		return nil, domain.FieldErrorf(domain.CodeConflict, "downstreamId", "these organizations are already joined by an ACTIVE edge")
+	}
+	edge.Status, edge.AcceptedAt = domain.EdgeActive, &now
+	return edge, storeEdge(ctx, tx, edge, now)
 }
 
 // ChannelEdge returns an edge whose two ends the viewer may see.

@@ -10,13 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // DefaultURL is the embedded database used when none is configured.
@@ -33,7 +34,7 @@ func Open(url string) (*bun.DB, error) {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return openPostgres(url)
 	case strings.HasPrefix(url, "sqlite:"):
-		return openSQLite(strings.TrimPrefix(url, "sqlite:"))
+		return openSQLite(strings.TrimPrefix(url, "sqlite:"), 10*time.Second)
 	}
 	return nil, fmt.Errorf("database URL must start with postgres://, postgresql:// or sqlite: (got %q)", redact(url))
 }
@@ -48,7 +49,9 @@ func openPostgres(url string) (*bun.DB, error) {
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }
 
-func openSQLite(path string) (*bun.DB, error) {
+// busyTimeout is how long SQLite lets a statement wait for a lock another
+// process holds; this process's own transactions queue at the gate.
+func openSQLite(path string, busyTimeout time.Duration) (*bun.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: URL needs a file path, as in sqlite:data/channelgraph.db")
 	}
@@ -61,11 +64,13 @@ func openSQLite(path string) (*bun.DB, error) {
 	// write lock at BEGIN so two writers queue on busy_timeout instead of
 	// failing when one upgrades a read lock.
 	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	sqldb, err := sql.Open("sqlite", dsn)
+		"&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	connector, err := newGatedSQLiteConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
+	sqldb := sql.OpenDB(connector)
 	sqldb.SetMaxOpenConns(4)
 	sqldb.SetMaxIdleConns(4)
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil

@@ -1,7 +1,9 @@
 // Package demo creates a small, deterministic demo channel for `make run`:
 // a vendor, two distributors, several resellers and customers, products,
 // and a few hundred purchase orders with mixed purchase-order-view grants,
-// plus one API token for each persona.
+// Globex's subscriptions in every state (the random orders create none, so
+// the showcase stands alone; on the server every completed order does),
+// the persona organizations' members, and one API token for each persona.
 package demo
 
 import (
@@ -12,10 +14,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/auth"
+	"github.com/channelgraph/channelgraph/internal/carts"
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 )
 
 // Persona is a demo member and its token.
@@ -42,14 +46,20 @@ type builder struct {
 	ord  *orders.Service
 	rng  *rand.Rand
 	orgs map[string]*domain.Organization
-	err  error
+	// products holds the demo catalog by SKU, edges the channel by its ends.
+	products map[string]*domain.Product
+	edges    map[[2]string]*domain.ChannelEdge
+	pri      *pricing.Service
+	carts    *carts.Service
+	err      error
 }
 
 // Load creates the demo channel and returns the personas' tokens.
 func Load(ctx context.Context, db *bun.DB) ([]Persona, error) {
+	cat := catalog.New(db)
 	b := &builder{
 		ctx: domain.WithViewer(ctx, &domain.Viewer{IsPlatformAdmin: true}),
-		ch:  channel.New(db), cat: catalog.New(db), ord: orders.New(db),
+		ch:  channel.New(db), cat: cat, ord: orders.New(db), pri: pricing.New(db), carts: carts.New(db, cat),
 		rng:  rand.New(rand.NewPCG(2026, 11)),
 		orgs: map[string]*domain.Organization{},
 	}
@@ -62,7 +72,7 @@ func Load(ctx context.Context, db *bun.DB) ([]Persona, error) {
 	customers := []string{"Globex Manufacturing", "Hooli Health", "Initech Schools", "Jupiter Logistics",
 		"Kestrel Retail", "Lumen Energy", "Meridian Council", "Nimbus Charity", "Orion Foods", "Pioneer Bank"}
 	for _, c := range customers {
-		b.org(c, domain.KindCustomer, "DE", "Retail")
+		b.customer(c, customerProfile[c].industry, customerProfile[c].segment)
 	}
 	// The channel: Atlas serves Cobalt and Delta, Borealis serves Ember,
 	// Fjord buys from the vendor directly; two customers buy direct.
@@ -83,21 +93,28 @@ func Load(ctx context.Context, db *bun.DB) ([]Persona, error) {
 	b.edge("Northwind Systems", "Orion Foods", false)
 	b.edge("Atlas Distribution", "Orion Foods", false) // a distributor's own customer relationship
 
+	b.catalog()
+	b.prices()
+	// Random orders use the products every customer may buy.
 	skus := []string{"NW-SUITE-E3", "NW-SUITE-E5", "NW-BACKUP", "NW-ROUTER-X1", "NW-ANALYTICS"}
-	types := []domain.ProductType{domain.ProductLicense, domain.ProductLicense, domain.ProductSaaS, domain.ProductHardware, domain.ProductUsage}
-	for i, sku := range skus {
-		b.product(sku, types[i], fmt.Sprintf("%d.00", 10+i*15))
-	}
 	distributorOf := map[string]string{"Cobalt IT": "Atlas Distribution", "Delta Solutions": "Atlas Distribution", "Ember Networks": "Borealis Supply"}
 	for i := 1; i <= 300 && b.err == nil; i++ {
 		customer := customers[b.rng.IntN(len(customers))]
 		reseller, distributor := resellerOf[customer], distributorOf[resellerOf[customer]]
 		b.order(fmt.Sprintf("PO-%05d", i), customer, reseller, distributor, skus)
 	}
+	b.cartsInProgress()
+	b.subscriptions(db)
+	b.members(db)
+	b.webhooks(db)
 	if b.err != nil {
 		return nil, b.err
 	}
-	return b.personas(ctx, db)
+	ps, err := b.personas(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return ps, ownPersonaTokens(ctx, db, ps)
 }
 
 func (b *builder) org(name string, kind domain.OrganizationKind, country, industry string) {
@@ -119,15 +136,18 @@ func (b *builder) edge(up, down string, view bool) {
 	if e, b.err = b.ch.CreateChannelEdge(b.ctx, b.orgs[up].ID, b.orgs[down].ID); b.err == nil && view {
 		_, b.err = b.ch.SetPurchaseOrderView(b.ctx, e.ID, true)
 	}
+	if b.edges == nil {
+		b.edges = map[[2]string]*domain.ChannelEdge{}
+	}
+	b.edges[[2]string{up, down}] = e
 }
 
-func (b *builder) product(sku string, t domain.ProductType, price string) {
+func (b *builder) customer(name, industry string, segment domain.Segment) {
 	if b.err != nil {
 		return
 	}
-	_, b.err = b.cat.CreateProduct(b.ctx, catalog.CreateProductInput{
-		VendorID: b.orgs["Northwind Systems"].ID, SKU: sku, Name: "Northwind " + sku, Type: t,
-		ListPrice: &domain.Money{Amount: price, Currency: "EUR"}})
+	b.orgs[name], b.err = b.ch.CreateOrganization(b.ctx, channel.CreateOrganizationInput{
+		Name: name, Kind: domain.KindCustomer, Country: "DE", Industry: industry, Segment: string(segment)})
 }
 
 func (b *builder) order(number, customer, reseller, distributor string, skus []string) {
@@ -221,6 +241,79 @@ query VendorPlacedOrders {
     pageInfo { endCursor hasNextPage }
     edges { node { number status customer { name } reseller { name } distributor { name } } }
   }
+}
+
+# Any persona (the catalog is public): products with terms, trials, add-ons
+# and recommended end prices. As "customer", only what Globex may buy.
+query Catalog {
+  products(first: 10) {
+    totalCount
+    edges { node { sku name category segments industries terms billingCycles trialDays
+      recommendedPrice { amount currency } addOns { sku } } }
+  }
+}
+
+# Pick "reseller": its open cart for Globex, priced as Cobalt sees it (buy
+# from Atlas, sell to Globex, margin), its saved draft, and its quotes.
+query ResellerCart {
+  carts(first: 5) { edges { node { id status customer { name } distributor { name }
+    lines { product { sku } quantity term billingCycle tenantDomain
+      buyPrice { amount currency } sellPrice { amount } margin { amount } } } } }
+  purchaseOrders(first: 5, filter: {status: DRAFT}) { edges { node { number status lines { sku quantity } } } }
+  quotes(first: 5) { edges { node { number status expiresAt customer { name } } } }
+}
+
+# Pick "customer": the quotes Cobalt sent Globex, with the one price Globex
+# would pay per line (acceptQuote places the orders).
+query CustomerQuotes {
+  quotes(first: 5) { edges { node { id number status expiresAt seller { name }
+    lines { product { sku } quantity buyPrice { amount currency } sellPrice { amount } } } } }
+}
+
+# Any persona: the newest order's lines with the prices it may see. The
+# customer sees what it pays; a reseller its buy, sell and margin; the
+# vendor only what it sells for.
+query OrderPrices {
+  purchaseOrders(first: 1) { edges { node { number customer { name } distributor { name }
+    lines { sku quantity buyPrice { amount } sellPrice { amount } margin { amount } } } } }
+}
+
+# Pick "reseller": Globex's subscriptions, which Cobalt sells as partner of
+# record: every status, what it may still take back (reductionWindows) and
+# until when it may cancel, the SaaS activation link waiting for Northwind.
+query ResellerSubscriptions {
+  productSubscriptions(first: 20) { totalCount edges { node { id nickname status trial product { sku } quantity
+    commitmentEndsAt billingStartedAt cancellableUntil reductionWindows { kind licenses closesAt }
+    activationUrl activationCode price { buyPrice { amount } sellPrice { amount } margin { amount } } } } }
+}
+
+# Pick "reseller" and pass the id of the "Head office" subscription: its
+# licenses were bought 10 days ago, so the reduction is refused with
+# WINDOW_CLOSED and the time the window closed.
+mutation LateReduction($id: ID!) {
+  updateProductSubscription(input: {id: $id, quantity: 30}) {
+    productSubscription { quantity } userErrors { field code message }
+  }
+}
+
+# Pick "vendor" and pass the activationCode of the NW-BACKUP-ARCHIVE
+# subscription waiting in "New plant backup" (the reseller sees it):
+# Northwind, its publisher, activates it and billing starts now (for the
+# NW-BACKUP trial beside it, when its trial ends).
+mutation ActivateBackup($code: String!) {
+  activateSaasSubscription(input: {activationCode: $code}) {
+    productSubscription { nickname status billingStartedAt } userErrors { field code message }
+  }
+}
+
+# Pick "vendor": Northwind's webhook endpoints (PAUSED until you run
+# README's receiver, take a secret with rotateWebhookSecret and resume it),
+# with their deliveries: attempts, response codes, latency, next attempt.
+query VendorWebhooks {
+  viewer { organization { webhookEndpoints(first: 5) { edges { node {
+    id url status eventType operation failures lastError
+    deliveries(first: 5) { edges { node { webhookId status attempts responseStatusCode latencyMs nextAttemptAt } } }
+  } } } } }
 }
 
 # Any persona: each change of an order it may see, live, over the websocket.

@@ -102,13 +102,20 @@ func (s *TenantStatus) UnmarshalGQL(v any) error {
 }
 
 var enumValues = map[string][]string{
-	"TenantStatus":        {"REQUESTED", "PROVISIONING", "VERIFYING", "ACTIVE", "FAILED"},
-	"OrganizationKind":    {"VENDOR", "DISTRIBUTOR", "RESELLER", "CUSTOMER"},
-	"Role":                {"OWNER", "ADMIN_AGENT", "SALES_AGENT", "BILLING_ADMIN", "VIEWER"},
-	"ChannelEdgeStatus":   {"INVITED", "ACTIVE", "REMOVED"},
-	"PurchaseOrderKind":   {"NEW", "CHANGE", "CANCELLATION", "RENEWAL"},
-	"PurchaseOrderStatus": {"DRAFT", "PLACED", "PROCESSING", "COMPLETED", "CANCELLED", "FAILED"},
-	"ProductType":         {"LICENSE", "USAGE", "SAAS", "HARDWARE"},
+	"TenantStatus":              {"REQUESTED", "PROVISIONING", "VERIFYING", "ACTIVE", "FAILED"},
+	"OrganizationKind":          {"VENDOR", "DISTRIBUTOR", "RESELLER", "CUSTOMER"},
+	"Role":                      {"OWNER", "ADMIN_AGENT", "SALES_AGENT", "BILLING_ADMIN", "VIEWER"},
+	"ChannelEdgeStatus":         {"INVITED", "ACTIVE", "REMOVED"},
+	"PurchaseOrderKind":         {"NEW", "CHANGE", "CANCELLATION", "RENEWAL"},
+	"PurchaseOrderStatus":       {"DRAFT", "PLACED", "PROCESSING", "COMPLETED", "CANCELLED", "FAILED"},
+	"ProductType":               {"LICENSE", "USAGE", "SAAS", "HARDWARE"},
+	"Segment":                   {"COMMERCIAL", "EDUCATION", "GOVERNMENT", "NONPROFIT"},
+	"Term":                      {"P1M", "P1Y"},
+	"BillingCycle":              {"MONTHLY", "ANNUAL"},
+	"CartStatus":                {"OPEN", "SAVED", "QUOTED", "PLACED"},
+	"QuoteStatus":               {"SENT", "ACCEPTED", "DECLINED", "EXPIRED"},
+	"ProductSubscriptionStatus": {"PENDING_FULFILLMENT", "ACTIVE", "SUSPENDED", "CANCELLED", "EXPIRED"},
+	"DelegatedAdminStatus":      {"REQUESTED", "ACTIVE", "REMOVED"},
 }
 
 func parseEnum(name string, v any) (string, error) {
@@ -210,4 +217,85 @@ func AllowedEdge(up, down OrganizationKind) bool {
 		return down == KindCustomer
 	}
 	return false
+}
+
+// Segment is a customer's segment, which with its industry decides what it
+// may buy (SPEC §4.1, §8.2).
+type Segment string
+
+const (
+	SegmentCommercial Segment = "COMMERCIAL"
+	SegmentEducation  Segment = "EDUCATION"
+	SegmentGovernment Segment = "GOVERNMENT"
+	SegmentNonprofit  Segment = "NONPROFIT"
+)
+
+// Segments lists every segment, in the schema's order.
+var Segments = []Segment{SegmentCommercial, SegmentEducation, SegmentGovernment, SegmentNonprofit}
+
+// Term is a subscription's commitment (SPEC §8.2).
+type Term string
+
+const (
+	TermMonth Term = "P1M"
+	TermYear  Term = "P1Y"
+)
+
+// BillingCycle is how often a customer is billed (SPEC §8.2).
+type BillingCycle string
+
+const (
+	BillMonthly BillingCycle = "MONTHLY"
+	BillAnnual  BillingCycle = "ANNUAL"
+)
+
+// CartStatus is where a cart stands (SPEC §8.4).
+type CartStatus string
+
+const (
+	CartOpen   CartStatus = "OPEN"
+	CartSaved  CartStatus = "SAVED"
+	CartQuoted CartStatus = "QUOTED"
+	CartPlaced CartStatus = "PLACED"
+)
+
+// QuoteStatus is where a quote stands (SPEC §8.4).
+type QuoteStatus string
+
+const (
+	QuoteSent     QuoteStatus = "SENT"
+	QuoteAccepted QuoteStatus = "ACCEPTED"
+	QuoteDeclined QuoteStatus = "DECLINED"
+	QuoteExpired  QuoteStatus = "EXPIRED"
+)
+
+func (s Segment) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
+func (s *Segment) UnmarshalGQL(v any) error {
+	str, err := parseEnum("Segment", v)
+	*s = Segment(str)
+	return err
+}
+func (t Term) MarshalGQL(w io.Writer) { writeEnum(w, string(t)) }
+func (t *Term) UnmarshalGQL(v any) error {
+	str, err := parseEnum("Term", v)
+	*t = Term(str)
+	return err
+}
+func (c BillingCycle) MarshalGQL(w io.Writer) { writeEnum(w, string(c)) }
+func (c *BillingCycle) UnmarshalGQL(v any) error {
+	str, err := parseEnum("BillingCycle", v)
+	*c = BillingCycle(str)
+	return err
+}
+func (s CartStatus) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
+func (s *CartStatus) UnmarshalGQL(v any) error {
+	str, err := parseEnum("CartStatus", v)
+	*s = CartStatus(str)
+	return err
+}
+func (s QuoteStatus) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
+func (s *QuoteStatus) UnmarshalGQL(v any) error {
+	str, err := parseEnum("QuoteStatus", v)
+	*s = QuoteStatus(str)
+	return err
 }

@@ -58,7 +58,8 @@ func ErrorCode(err error) Code {
 // payload's userErrors rather than as a request error.
 func IsBusinessRule(err error) bool {
 	switch ErrorCode(err) {
-	case CodeInvalid, CodeConflict:
+	case CodeInvalid, CodeConflict,
+		CodeWindowClosed, CodeBelowAssigned, CodeRoleNotAllowed, CodeNotPartnerOfRecord, CodeVersionConflict:
 		return true
 	}
 	return false

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"context"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -50,6 +52,69 @@ type Product struct {
 	ListPriceAmount   *string   `bun:"list_price_amount"`
 	ListPriceCurrency *string   `bun:"list_price_currency"`
 	CreatedAt         time.Time `bun:"created_at"`
+	// Description, Category, TrialDays, ParentID and the recommended end
+	// price are the catalog's plain fields (SPEC §8.2). Read through a
+	// seller's catalog, Category and the recommended price are the seller's
+	// where it set them.
+	Description              string  `bun:"description"`
+	Category                 *string `bun:"category"`
+	TrialDays                *int    `bun:"trial_days"`
+	ParentID                 *int64  `bun:"parent_id"`
+	RecommendedPriceAmount   *string `bun:"recommended_price_amount"`
+	RecommendedPriceCurrency *string `bun:"recommended_price_currency"`
+	// LandingPageURL is a SaaS product's publisher page, where activation
+	// links point.
+	LandingPageURL *string `bun:"landing_page_url"`
+	// The offer's sets (SPEC §8.2); an empty Industries is every industry.
+	// Segments, Terms and BillingCycles are stored as the delimited columns
+	// below and decoded when a row is scanned (AfterScanRow); package
+	// catalog reads Industries, which have rows of their own.
+	Segments      []Segment      `bun:"-"`
+	Industries    []string       `bun:"-"`
+	Terms         []Term         `bun:"-"`
+	BillingCycles []BillingCycle `bun:"-"`
+	// StoredSegments, StoredTerms and StoredBillingCycles are those sets as
+	// stored: ",A,B," (see EncodeSet).
+	StoredSegments      string `bun:"segments"`
+	StoredTerms         string `bun:"terms"`
+	StoredBillingCycles string `bun:"billing_cycles"`
+}
+
+// AfterScanRow decodes the stored sets of a product just read.
+func (p *Product) AfterScanRow(context.Context) error {
+	p.Segments = decodeSet[Segment](p.StoredSegments)
+	p.Terms = decodeSet[Term](p.StoredTerms)
+	p.BillingCycles = decodeSet[BillingCycle](p.StoredBillingCycles)
+	return nil
+}
+
+// EncodeSet stores a set of enum values as one delimited TEXT column,
+// ",A,B,", so that "holds X" is the condition LIKE '%,X,%' on any database.
+func EncodeSet[T ~string](values []T) string {
+	var b strings.Builder
+	b.WriteString(",")
+	for _, v := range values {
+		b.WriteString(string(v) + ",")
+	}
+	return b.String()
+}
+
+func decodeSet[T ~string](stored string) []T {
+	out := []T{}
+	for _, v := range strings.Split(strings.Trim(stored, ","), ",") {
+		if v != "" {
+			out = append(out, T(v))
+		}
+	}
+	return out
+}
+
+// RecommendedPrice returns the recommended end price, or nil when none.
+func (p *Product) RecommendedPrice() *Money {
+	if p.RecommendedPriceAmount == nil || p.RecommendedPriceCurrency == nil {
+		return nil
+	}
+	return &Money{Amount: *p.RecommendedPriceAmount, Currency: *p.RecommendedPriceCurrency}
 }
 
 // ListPrice returns the product's list price, or nil when it has none.
@@ -82,11 +147,19 @@ type PurchaseOrder struct {
 	ResellerID    *int64              `bun:"reseller_id"`
 	CustomerID    int64               `bun:"customer_id"`
 	// RecordedByOrganizationID is null when a platform administrator recorded it.
-	RecordedByOrganizationID *int64    `bun:"recorded_by_organization_id"`
-	IdempotencyKey           *string   `bun:"idempotency_key"`
-	RequestHash              string    `bun:"request_hash"`
-	CreatedAt                time.Time `bun:"created_at"`
-	UpdatedAt                time.Time `bun:"updated_at"`
+	RecordedByOrganizationID *int64  `bun:"recorded_by_organization_id"`
+	IdempotencyKey           *string `bun:"idempotency_key"`
+	RequestHash              string  `bun:"request_hash"`
+	// CartID is the cart the order was placed or saved from, if any.
+	CartID    *int64    `bun:"cart_id"`
+	CreatedAt time.Time `bun:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at"`
+	// PlacedAt is when the order was placed; nil while it never was (a
+	// draft, or a draft cancelled unplaced), which only its recorder sees.
+	PlacedAt *time.Time `bun:"placed_at"`
+	// ProductSubscriptionID is the subscription a CHANGE, CANCELLATION or
+	// RENEWAL order was made for.
+	ProductSubscriptionID *int64 `bun:"product_subscription_id"`
 }
 
 // PurchaseOrderLine is one product and quantity on a purchase order.
@@ -99,6 +172,18 @@ type PurchaseOrderLine struct {
 	ProductID       int64  `bun:"product_id"`
 	SKU             string `bun:"sku"`
 	Quantity        int    `bun:"quantity"`
+	// Term, BillingCycle and TenantID are nil on lines recorded without them.
+	Term         *Term         `bun:"term"`
+	BillingCycle *BillingCycle `bun:"billing_cycle"`
+	TenantID     *int64        `bun:"tenant_id"`
+	// MarkupPercent or PriceAmount/PriceCurrency adjust the last edge's price
+	// (the seller's to the customer) when the line is priced.
+	MarkupPercent *string `bun:"markup_percent"`
+	PriceAmount   *string `bun:"price_amount"`
+	PriceCurrency *string `bun:"price_currency"`
+	// LicenseChange is, on a CHANGE order's line, the licenses the change
+	// added (positive) or took back (negative); Quantity is its size.
+	LicenseChange *int `bun:"license_change"`
 }
 
 // APIToken is the stored metadata of an opaque API token; the secret itself
@@ -115,6 +200,9 @@ type APIToken struct {
 	CreatedAt      time.Time  `bun:"created_at"`
 	ExpiresAt      *time.Time `bun:"expires_at"`
 	RevokedAt      *time.Time `bun:"revoked_at"`
+	// MemberID is the member the token belongs to, if any: removing the
+	// member revokes it.
+	MemberID *int64 `bun:"member_id"`
 }
 
 // Usable reports whether the token is neither revoked nor expired at now.

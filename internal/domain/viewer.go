@@ -1,6 +1,9 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Viewer is who a request acts as: a member of one organization with one
 // role, or the platform administrator.
@@ -15,6 +18,14 @@ type Viewer struct {
 	// TokenID is the API token that authenticated the request (0 for the
 	// bootstrap administrator token).
 	TokenID int64
+	// MemberID is the member the request acts as: the one a JWT's subject
+	// names, or the member an API token belongs to (0 for a token that
+	// belongs to the organization, and for the administrator).
+	MemberID int64
+	// ExpiresAt is when a JWT the viewer signed in with expires (nil for
+	// API tokens, whose expiry is read from their row): live subscriptions
+	// it opened end then.
+	ExpiresAt *time.Time
 }
 
 type viewerKey struct{}

@@ -132,8 +132,9 @@ func startServer(t *testing.T, name, databaseURL string) *server {
 	return s
 }
 
-// startServerErr is startServer for any goroutine.
-func startServerErr(t *testing.T, name, databaseURL string) (*server, error) {
+// startServerErr is startServer for any goroutine; env adds settings
+// (NAME=value) to its environment.
+func startServerErr(t *testing.T, name, databaseURL string, env ...string) (*server, error) {
 	if buildErr != nil {
 		return nil, buildErr
 	}
@@ -154,6 +155,7 @@ func startServerErr(t *testing.T, name, databaseURL string) (*server, error) {
 		"CHANNELGRAPH_ADMIN_TOKEN="+adminToken,
 		"CHANNELGRAPH_RATE_LIMIT=0", // writers here create orders as fast as they can
 	)
+	cmd.Env = append(cmd.Env, env...)
 	p, err := startProcess(t, name, cmd, out)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 	"github.com/channelgraph/channelgraph/internal/tenants"
 )
 
@@ -37,6 +38,10 @@ type Loaders struct {
 	// visible edge); every use says why.
 	TrustedOrganization *dataloader.Loader[int64, *domain.Organization]
 	Product             *dataloader.Loader[int64, *domain.Product]
+	// AddOns loads the add-ons of products, by name, and Industries the
+	// industries they are offered to (the catalog is public).
+	AddOns     *dataloader.Loader[int64, []*domain.Product]
+	Industries *dataloader.Loader[int64, []string]
 	// Lines loads the lines of purchase orders the viewer was allowed to see.
 	Lines *dataloader.Loader[int64, []*domain.PurchaseOrderLine]
 	// Tenants loads customers' tenants, ChannelEdges organizations' pages of
@@ -46,11 +51,22 @@ type Loaders struct {
 	Tenants          *dataloader.Loader[int64, []*domain.Tenant]
 	ChannelEdges     *dataloader.Loader[EdgesKey, edgePage]
 	ChannelEdgeCount *dataloader.Loader[EdgeCountKey, int]
+	// LinePrices loads, by order line id, the prices the viewer sees on
+	// lines of purchase orders it was allowed to see (package pricing's
+	// rule); a line without any is the zero LinePrices.
+	LinePrices *dataloader.Loader[int64, domain.LinePrices]
+	// ListPrices loads products' list prices for a term and billing cycle,
+	// as package pricing lets the viewer see them (nil where it may not).
+	ListPrices *dataloader.Loader[ListPriceKey, *domain.Money]
+	// PriceRules loads the price rules of channel edges the viewer was
+	// allowed to see, as package pricing lets it see them.
+	PriceRules *dataloader.Loader[int64, []*domain.PriceRule]
 
 	ch    *channel.Service
 	cat   *catalog.Service
 	ord   *orders.Service
 	ten   *tenants.Service
+	pri   *pricing.Service
 	renew func() *Loaders
 }
 
@@ -66,7 +82,7 @@ const (
 )
 
 // New returns a fresh set of loaders that wait so long to batch.
-func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, wait time.Duration) *Loaders {
+func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, pri *pricing.Service, wait time.Duration) *Loaders {
 	l := &Loaders{
 		Organization: dataloader.NewBatchedLoader(byID(ch.VisibleOrganizations, "organization"),
 			dataloader.WithWait[int64, *domain.Organization](wait)),
@@ -74,12 +90,23 @@ func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *te
 			dataloader.WithWait[int64, *domain.Organization](wait)),
 		Product: dataloader.NewBatchedLoader(byID(cat.ProductsByID, "product"),
 			dataloader.WithWait[int64, *domain.Product](wait)),
+		AddOns: dataloader.NewBatchedLoader(groupedByID(cat.AddOnsOf),
+			dataloader.WithWait[int64, []*domain.Product](wait)),
+		Industries: dataloader.NewBatchedLoader(groupedByID(cat.IndustriesOf),
+			dataloader.WithWait[int64, []string](wait)),
 		Lines: dataloader.NewBatchedLoader(groupedByID(ord.LinesByOrder),
 			dataloader.WithWait[int64, []*domain.PurchaseOrderLine](wait)),
 		Tenants: dataloader.NewBatchedLoader(groupedByID(ten.OfCustomers),
 			dataloader.WithWait[int64, []*domain.Tenant](wait)),
-		ch: ch, cat: cat, ord: ord, ten: ten,
-		renew: func() *Loaders { return New(ch, cat, ord, ten, wait) },
+		LinePrices: dataloader.NewBatchedLoader(orZero(pri.OrderLinePrices),
+			dataloader.WithWait[int64, domain.LinePrices](wait)),
+		PriceRules: dataloader.NewBatchedLoader(groupedByID(pri.PriceRulesOf),
+			dataloader.WithWait[int64, []*domain.PriceRule](wait)),
+		ListPrices: dataloader.NewBatchedLoader(
+			perArgs(func(k ListPriceKey) (int64, pricing.PricePair) { return k.Product, k.Pair }, pri.ListPrices),
+			dataloader.WithWait[ListPriceKey, *domain.Money](wait)),
+		ch: ch, cat: cat, ord: ord, ten: ten, pri: pri,
+		renew: func() *Loaders { return New(ch, cat, ord, ten, pri, wait) },
 	}
 	l.ChannelEdges = dataloader.NewBatchedLoader(
 		perArgs(func(k EdgesKey) (int64, EdgeList) { return k.Org, k.List }, l.edgePages),
@@ -94,9 +121,9 @@ func New(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *te
 }
 
 // Middleware gives every request its own loaders.
-func Middleware(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, next http.Handler) http.Handler {
+func Middleware(ch *channel.Service, cat *catalog.Service, ord *orders.Service, ten *tenants.Service, pri *pricing.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), New(ch, cat, ord, ten, ListWait))))
+		next.ServeHTTP(w, r.WithContext(Attach(r.Context(), New(ch, cat, ord, ten, pri, ListWait))))
 	})
 }
 
@@ -141,6 +168,26 @@ func groupedByID[V any](load func(context.Context, []int64) (map[int64][]V, erro
 				v = []V{}
 			}
 			out[i] = &dataloader.Result[[]V]{Data: v, Error: err}
+		}
+		return out
+	}
+}
+
+// ListPriceKey is one product's list price for a term and billing cycle
+// (the zero pair: its default list price).
+type ListPriceKey struct {
+	Product int64
+	Pair    pricing.PricePair
+}
+
+// orZero adapts a load-by-id function whose missing ids have the zero
+// value (a line without a price the viewer sees).
+func orZero[V any](load func(context.Context, []int64) (map[int64]V, error)) dataloader.BatchFunc[int64, V] {
+	return func(ctx context.Context, ids []int64) []*dataloader.Result[V] {
+		found, err := load(ctx, ids)
+		out := make([]*dataloader.Result[V], len(ids))
+		for i, id := range ids {
+			out[i] = &dataloader.Result[V]{Data: found[id], Error: err}
 		}
 		return out
 	}

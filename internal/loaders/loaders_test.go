@@ -16,6 +16,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/loaders"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/tenants"
 	"github.com/channelgraph/channelgraph/internal/testdb"
@@ -64,7 +65,7 @@ func TestEdgeLoadersBatch(t *testing.T) {
 	counter := &statementCounter{}
 	db.AddQueryHook(counter)
 	ch := channel.New(db)
-	l := loaders.New(ch, catalog.New(db), orders.New(db), tenants.New(db), time.Millisecond)
+	l := loaders.New(ch, catalog.New(db), orders.New(db), tenants.New(db), pricing.New(db), time.Millisecond)
 	ctx = domain.WithViewer(ctx, &domain.Viewer{IsPlatformAdmin: true})
 
 	down := channel.EdgeFilter{Downstream: true}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/domain"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 )
 
 // Each Prime method loads many keys of one loader in one statement, primes
@@ -25,6 +26,17 @@ func (l *Loaders) PrimeProducts(ctx context.Context, ids []int64) (map[int64]*do
 	return primeFound(ctx, l.Product, ids, l.cat.ProductsByID)
 }
 
+// PrimeAddOns primes AddOns (a product without add-ons gets an empty list).
+func (l *Loaders) PrimeAddOns(ctx context.Context, productIDs []int64) (map[int64][]*domain.Product, error) {
+	return primeAll(ctx, l.AddOns, productIDs, l.cat.AddOnsOf)
+}
+
+// PrimeIndustries primes Industries (a product without any gets an empty
+// list: every industry).
+func (l *Loaders) PrimeIndustries(ctx context.Context, productIDs []int64) (map[int64][]string, error) {
+	return primeAll(ctx, l.Industries, productIDs, l.cat.IndustriesOf)
+}
+
 // PrimeLines primes Lines with the lines of purchase orders the viewer was
 // allowed to see (an order without lines gets an empty list).
 func (l *Loaders) PrimeLines(ctx context.Context, orderIDs []int64) (map[int64][]*domain.PurchaseOrderLine, error) {
@@ -35,6 +47,39 @@ func (l *Loaders) PrimeLines(ctx context.Context, orderIDs []int64) (map[int64][
 // was allowed to see.
 func (l *Loaders) PrimeTenants(ctx context.Context, orgIDs []int64) (map[int64][]*domain.Tenant, error) {
 	return primeAll(ctx, l.Tenants, orgIDs, l.ten.OfCustomers)
+}
+
+// PrimeLinePrices primes LinePrices with the prices the viewer sees on
+// lines of purchase orders it was allowed to see (every id gets an answer,
+// the zero LinePrices where it sees none).
+func (l *Loaders) PrimeLinePrices(ctx context.Context, lineIDs []int64) (map[int64]domain.LinePrices, error) {
+	found, err := l.pri.OrderLinePrices(ctx, lineIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range lineIDs {
+		l.LinePrices.Prime(ctx, id, found[id])
+	}
+	return found, nil
+}
+
+// PrimeListPrices primes ListPrices with the list price for pair of each
+// of productIDs (nil where the viewer may not see it or there is none).
+func (l *Loaders) PrimeListPrices(ctx context.Context, pair pricing.PricePair, productIDs []int64) (map[int64]*domain.Money, error) {
+	found, err := l.pri.ListPrices(ctx, pair, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range productIDs {
+		l.ListPrices.Prime(ctx, ListPriceKey{Product: id, Pair: pair}, found[id])
+	}
+	return found, nil
+}
+
+// PrimePriceRules primes PriceRules with the rules the viewer sees on
+// channel edges it was allowed to see.
+func (l *Loaders) PrimePriceRules(ctx context.Context, edgeIDs []int64) (map[int64][]*domain.PriceRule, error) {
+	return primeAll(ctx, l.PriceRules, edgeIDs, l.pri.PriceRulesOf)
 }
 
 // PrimeChannelEdges primes ChannelEdges with one page of list for each of

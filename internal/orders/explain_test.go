@@ -76,10 +76,11 @@ func TestListIsAnIndexRange(t *testing.T) {
 			SELECT i, CASE WHEN i <= %d THEN 'VENDOR' ELSE 'CUSTOMER' END, 'Org ' || i, TIMESTAMPTZ '2026-01-01Z'
 			FROM generate_series(1, %d) i`, vendors, vendors+customers),
 		// Two orders a second, so created_at ties; updated_at scattered over a day.
-		fmt.Sprintf(`INSERT INTO purchase_orders (id, number, kind, status, vendor_id, customer_id, created_at, updated_at)
+		fmt.Sprintf(`INSERT INTO purchase_orders (id, number, kind, status, vendor_id, customer_id, created_at, updated_at, placed_at)
 			SELECT i, 'PO-' || i, 'NEW', 'PLACED', 1 + i %% %d, %d + (i * 7) %% %d,
 			       TIMESTAMPTZ '2026-01-01Z' + (i / 2) * INTERVAL '1 second',
-			       TIMESTAMPTZ '2026-01-01Z' + (i / 2) * INTERVAL '1 second' + ((i * 7919) %% 86400) * INTERVAL '1 second'
+			       TIMESTAMPTZ '2026-01-01Z' + (i / 2) * INTERVAL '1 second' + ((i * 7919) %% 86400) * INTERVAL '1 second',
+			       TIMESTAMPTZ '2026-01-01Z' + (i / 2) * INTERVAL '1 second'
 			FROM generate_series(1, %d) i`, vendors, vendors+1, customers, orderCount),
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/policy"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 	"github.com/channelgraph/channelgraph/internal/relay"
 	"github.com/channelgraph/channelgraph/internal/visibility"
 )
@@ -30,6 +31,8 @@ type Service struct {
 	db *bun.DB
 	// Now is the clock that stamps orders and their changes.
 	Now func() time.Time
+	// OnCompleted runs in the transaction that completes an order.
+	OnCompleted []CompletionHook
 }
 
 // New returns a Service on db, on the system clock.
@@ -38,7 +41,7 @@ func New(db *bun.DB) *Service { return &Service{db: db, Now: clock.System{}.Now}
 // poColumns reads a purchase order joined to the viewer's visibility row v:
 // the distributor comes from v, where it is already null for a customer.
 const poColumns = "p.id, p.number, p.kind, p.status, p.vendor_id, v.distributor_id, p.reseller_id, " +
-	"p.customer_id, p.recorded_by_organization_id, p.created_at, p.updated_at"
+	"p.customer_id, p.recorded_by_organization_id, p.created_at, p.updated_at, p.product_subscription_id"
 
 // visible starts a query over the purchase orders viewer may see, as it
 // sees them.
@@ -380,6 +383,8 @@ func (s *Service) insert(ctx context.Context, tx bun.IDB, viewer *domain.Viewer,
 		}
 	} else if err := checkPartiesAndChain(ctx, tx, viewer, in, po); err != nil {
 		return 0, err
+	} else {
+		po.PlacedAt = &now
 	}
 	lines, err := buildLines(ctx, tx, in)
 	if err != nil {
@@ -393,6 +398,11 @@ func (s *Service) insert(ctx context.Context, tx bun.IDB, viewer *domain.Viewer,
 	}
 	if _, err := tx.NewInsert().Model(&lines).Returning("id").Exec(ctx); err != nil {
 		return 0, fmt.Errorf("orders: storing lines: %w", err)
+	}
+	if po.Status != domain.PODraft { // prices are fixed when the order is placed
+		if err := pricing.FixOrder(ctx, tx, po.ID); err != nil {
+			return 0, err
+		}
 	}
 	if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID)); err != nil {
 		return 0, fmt.Errorf("orders: refreshing visibility: %w", err)
@@ -556,7 +566,37 @@ func buildLines(ctx context.Context, tx bun.IDB, in CreateInput) ([]*domain.Purc
 		}
 		lines[i] = &domain.PurchaseOrderLine{Position: i + 1, ProductID: p.ID, SKU: p.SKU, Quantity: l.Quantity}
 	}
+	if _, err := catalog.CheckPurchasable(ctx, tx, in.CustomerID, wants(in.Lines, skus, products)); err != nil {
+		return nil, err
+	}
 	return lines, nil
+}
+
+// wants is what CheckPurchasable checks of an order's lines: the customer may
+// buy each product (its segment and industry), and an add-on comes with its
+// parent on the same order. These lines name no term or billing cycle, so
+// each asks for its product's first offered ones, which the product offers.
+func wants(lines []LineInput, skus []string, products map[string]*domain.Product) []catalog.Want {
+	onOrder := map[int64]bool{}
+	for _, p := range products {
+		onOrder[p.ID] = true
+	}
+	out := make([]catalog.Want, len(lines))
+	for i := range lines {
+		p := products[skus[i]]
+		w := catalog.Want{Field: fmt.Sprintf("lines[%d]", i), ProductID: p.ID, Term: domain.TermMonth, BillingCycle: domain.BillMonthly}
+		if len(p.Terms) > 0 {
+			w.Term = p.Terms[0]
+		}
+		if len(p.BillingCycles) > 0 {
+			w.BillingCycle = p.BillingCycles[0]
+		}
+		if p.ParentID != nil && onOrder[*p.ParentID] {
+			w.ParentProductID = p.ParentID
+		}
+		out[i] = w
+	}
+	return out
 }
 
 // UpdatePurchaseOrderStatus moves an order forward (SPEC §3.1): its vendor
@@ -591,16 +631,32 @@ func (s *Service) UpdatePurchaseOrderStatus(ctx context.Context, id int64, next 
 			if err := lockChain(ctx, tx, &po); err != nil {
 				return err
 			}
+			if err := pricing.FixOrder(ctx, tx, id); err != nil { // prices are fixed when the order is placed
+				return err
+			}
 		}
 		now := s.Now()
-		if _, err := tx.NewUpdate().TableExpr("purchase_orders").Set("status = ?", next).Set("updated_at = ?", now).
-			Where("id = ?", id).Exec(ctx); err != nil {
+		update := tx.NewUpdate().TableExpr("purchase_orders").Set("status = ?", next).Set("updated_at = ?", now)
+		if next == domain.POPlaced {
+			update = update.Set("placed_at = ?", now)
+		}
+		if _, err := update.Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("orders: storing status: %w", err)
 		}
 		if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(id)); err != nil {
 			return fmt.Errorf("orders: refreshing visibility: %w", err)
 		}
-		return Updated.Append(ctx, tx, id, now)
+		if err := Updated.Append(ctx, tx, id, now); err != nil {
+			return err
+		}
+		if next == domain.POCompleted {
+			for _, hook := range s.OnCompleted {
+				if err := hook(ctx, tx, id, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

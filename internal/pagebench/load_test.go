@@ -67,11 +67,11 @@ var translateSQL = []string{
 	 SELECT DISTINCT p.vendor_id, l.sku, l.sku, 'LICENSE', TIMESTAMPTZ '2023-01-01 00:00:00+00'
 	 FROM peer_purchase_order_lines l JOIN peer_purchase_orders p ON p.id = l.purchase_order_id`,
 	`INSERT INTO purchase_orders (id, number, kind, status, vendor_id, distributor_id, reseller_id, customer_id,
-	                              recorded_by_organization_id, created_at, updated_at)
+	                              recorded_by_organization_id, created_at, updated_at, placed_at)
 	 SELECT id, number, 'NEW',
 	        CASE status WHEN 'DRAFT' THEN 'PLACED' WHEN 'SUBMITTED' THEN 'PLACED' WHEN 'ACCEPTED' THEN 'PROCESSING'
 	                    WHEN 'SHIPPED' THEN 'PROCESSING' WHEN 'INVOICED' THEN 'COMPLETED' ELSE 'CANCELLED' END,
-	        vendor_id, distributor_id, reseller_id, customer_id, COALESCE(reseller_id, vendor_id), created_at, created_at
+	        vendor_id, distributor_id, reseller_id, customer_id, COALESCE(reseller_id, vendor_id), created_at, created_at, created_at
 	 FROM peer_purchase_orders`,
 	`INSERT INTO purchase_order_lines (id, purchase_order_id, position, product_id, sku, quantity)
 	 SELECT l.id, l.purchase_order_id, ROW_NUMBER() OVER (PARTITION BY l.purchase_order_id ORDER BY l.id), pr.id, l.sku, l.quantity

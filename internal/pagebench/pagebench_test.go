@@ -38,8 +38,9 @@ var (
 	duration    = flag.Duration("page-bench-duration", 20*time.Second, "measured time per run")
 	warmup      = flag.Duration("page-bench-warmup", 5*time.Second, "warm-up per run")
 	concurrency = flag.Int("page-bench-concurrency", 16, "concurrent connections")
-	only        = flag.String("page-bench-systems", "a,b,c,d,writes,sqlite", "systems to measure: a (Channelgraph), b (peer), c (floor), d (plain party rule), writes, sqlite")
+	only        = flag.String("page-bench-systems", "a,p,b,c,d,writes,sqlite", "systems to measure: a (Channelgraph), p (Channelgraph, lines with prices), b (peer), c (floor), d (plain party rule), writes, sqlite")
 	viewerList  = flag.String("page-bench-viewers", "reseller:223,distributor:55,customer:5256,vendor:17", "kind:organization id of each viewer")
+	cartWrites  = flag.Bool("page-bench-carts", true, "time placeCart among the writes (false for a build from before carts)")
 	outDir      = flag.String("page-bench-out", "", "directory for results (default: a new temp directory)")
 )
 
@@ -50,6 +51,16 @@ const pageQuery = `query PurchaseOrderPage {
   purchaseOrders(first: 50) {
     totalCount
     edges { node { number status customer { name } reseller { name } lines { sku quantity } } }
+  }
+}`
+
+// pricedPageQuery is pageQuery with each line's prices as the viewer sees
+// them (SPEC §8.3).
+const pricedPageQuery = `query PricedPurchaseOrderPage {
+  purchaseOrders(first: 50) {
+    totalCount
+    edges { node { number status customer { name } reseller { name }
+      lines { sku quantity buyPrice { amount currency } sellPrice { amount currency } margin { amount } } } }
   }
 }`
 
@@ -133,6 +144,11 @@ func TestPageBenchmark(t *testing.T) {
 	scripts := b.captureFloor(ctx)
 	body := filepath.Join(b.dir, "body.json")
 	mustWriteJSON(t, body, map[string]string{"query": pageQuery})
+	pricedBody := filepath.Join(b.dir, "priced-body.json")
+	mustWriteJSON(t, pricedBody, map[string]string{"query": pricedPageQuery})
+	if measuring("p") {
+		b.priceLines(ctx)
+	}
 	peerBody := filepath.Join(b.dir, "peer-body.json")
 	q, err := os.ReadFile(filepath.Join(*peerDir, "query.graphql"))
 	if err != nil {
@@ -159,6 +175,10 @@ func TestPageBenchmark(t *testing.T) {
 			if measuring("a") {
 				r, err := wrkRun(ctx, b.dir, ours.url, body, "Authorization", "Bearer "+b.tokens[v.org], ours.pid())
 				add(systemA, v, r, err)
+			}
+			if measuring("p") {
+				r, err := wrkRun(ctx, b.dir, ours.url, pricedBody, "Authorization", "Bearer "+b.tokens[v.org], ours.pid())
+				add(systemP, v, r, err)
 			}
 			if measuring("b") {
 				r, err := wrkRun(ctx, b.dir, peer.url, peerBody, "X-Org-Id", strconv.FormatInt(v.org, 10), peer.pid())
@@ -204,6 +224,7 @@ func TestPageBenchmark(t *testing.T) {
 
 const (
 	systemA = "a. Channelgraph (HTTP)"
+	systemP = "p. Channelgraph, lines with prices (HTTP)"
 	systemB = "b. PostGraphile 4.14.1 (HTTP, RLS)"
 	systemC = "c. floor: Channelgraph's SQL via pgbench"
 	systemD = "d. Channelgraph, plain party rule"

@@ -24,6 +24,7 @@ import (
 
 var profileTo = flag.String("page-bench-cpuprofile", "", "profile the server in-process serving the page to one viewer (-page-bench-profile-org) on BENCH_DATABASE_URL's loaded database, writing a CPU profile here")
 var profileOrg = flag.Int64("page-bench-profile-org", 223, "the viewer organization -page-bench-cpuprofile serves")
+var profilePriced = flag.Bool("page-bench-profile-priced", false, "profile the page with each line's prices (system p) instead")
 
 // TestPageProfile is a tool, not a test: where the server's CPU goes while
 // it serves the page, for one viewer, on a database `make bench` loaded
@@ -50,7 +51,11 @@ func TestPageProfile(t *testing.T) {
 	defer srv.Close()
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
-	body, _ := json.Marshal(map[string]string{"query": pageQuery})
+	query := pageQuery
+	if *profilePriced {
+		query = pricedPageQuery
+	}
+	body, _ := json.Marshal(map[string]string{"query": query})
 	f, err := os.Create(*profileTo)
 	if err != nil {
 		t.Fatal(err)

@@ -104,16 +104,19 @@ func (b *bench) measureWrites(ctx context.Context, ours *process) []writeResult 
 	// ACTIVE, recorded by its reseller, and a SKU of its vendor.
 	var vendor, distributor, reseller, customer int64
 	var sku string
-	err = conn.QueryRow(ctx, `SELECT p.vendor_id, p.distributor_id, p.reseller_id, p.customer_id, pr.sku
+	var productID int64
+	err = conn.QueryRow(ctx, `SELECT p.vendor_id, p.distributor_id, p.reseller_id, p.customer_id, pr.sku, pr.id
 		FROM purchase_orders p
 		JOIN channel_edges vd ON vd.upstream_id = p.vendor_id AND vd.downstream_id = p.distributor_id AND vd.status = 'ACTIVE'
 		JOIN channel_edges dr ON dr.upstream_id = p.distributor_id AND dr.downstream_id = p.reseller_id AND dr.status = 'ACTIVE' AND dr.purchase_order_view
 		JOIN channel_edges rc ON rc.upstream_id = p.reseller_id AND rc.downstream_id = p.customer_id AND rc.status = 'ACTIVE' AND rc.purchase_order_view
 		JOIN products pr ON pr.vendor_id = p.vendor_id
-		WHERE p.reseller_id = 223 ORDER BY p.id LIMIT 1`).Scan(&vendor, &distributor, &reseller, &customer, &sku)
+		WHERE p.reseller_id = 223 ORDER BY p.id LIMIT 1`).Scan(&vendor, &distributor, &reseller, &customer, &sku, &productID)
 	if err != nil {
 		t.Fatalf("finding an order chain: %v", err)
 	}
+	// Both writes price their line: give the product a list price.
+	b.execAll(ctx, []string{fmt.Sprintf(`UPDATE products SET list_price_amount = '10.00', list_price_currency = 'EUR' WHERE id = %d`, productID)})
 	// The distributor→reseller edge with its grant on whose orders are
 	// closest to 2,000.
 	var edgeID, edgeUp, edgeDown int64
@@ -169,6 +172,9 @@ func (b *bench) measureWrites(ctx context.Context, ours *process) []writeResult 
 		note: "order, line, visibility rows and counts, event and its audience: one transaction"}
 	r.p50, r.p90, r.p99, r.max = latencies(placed)
 	out = append(out, r)
+	if *cartWrites {
+		out = append(out, b.measureCartPlacing(ctx, ours, resellerToken, distributor, customer, productID, orders))
+	}
 
 	var toggled []time.Duration
 	for i := 0; i < 2*toggles; i++ {
@@ -195,7 +201,10 @@ func (b *bench) measureWrites(ctx context.Context, ours *process) []writeResult 
 	// Take the benchmark's orders out again, so a reused database still
 	// serves the peer's data set.
 	b.execAll(ctx, []string{
-		`DELETE FROM purchase_orders WHERE number LIKE 'BENCH-%'`,
+		`DELETE FROM line_prices WHERE line_kind = 'CART' OR line_id IN (SELECT l.id FROM purchase_order_lines l
+		   JOIN purchase_orders p ON p.id = l.purchase_order_id WHERE p.number LIKE 'BENCH-%' OR p.cart_id IS NOT NULL)`,
+		`DELETE FROM purchase_orders WHERE number LIKE 'BENCH-%' OR cart_id IS NOT NULL`,
+		`DELETE FROM cart_lines`, `DELETE FROM carts`,
 		`TRUNCATE purchase_order_visibility_counts`,
 		`INSERT INTO purchase_order_visibility_counts SELECT viewer_organization_id, COUNT(*) FROM purchase_order_visibility GROUP BY 1`,
 	})
@@ -258,4 +267,84 @@ func (b *bench) peerWrites(ctx context.Context, up, down, vendor, distributor, r
 		t.Fatal(err)
 	}
 	return []writeResult{r1, r2}
+}
+
+// priceLines gives every order line of the data set the prices placing it
+// would have fixed, once per database (a reused one keeps them): a list
+// price of 10.00 EUR and the default 10% markup on each later edge, one
+// line_prices row per edge of the order's chain, so the priced page reads
+// as many price rows as a real deployment would.
+func (b *bench) priceLines(ctx context.Context) {
+	conn, err := pgx.Connect(ctx, b.oursURL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var priced bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM line_prices WHERE line_kind = 'ORDER')`).Scan(&priced); err != nil {
+		b.t.Fatal(err)
+	}
+	if priced {
+		return
+	}
+	start := time.Now()
+	b.execAll(ctx, []string{
+		`INSERT INTO line_prices (line_kind, line_id, seller_id, buyer_id, amount, currency)
+		 SELECT 'ORDER', l.id, e.seller, e.buyer, e.amount, 'EUR'
+		 FROM purchase_order_lines l
+		 JOIN purchase_orders p ON p.id = l.purchase_order_id
+		 CROSS JOIN LATERAL (VALUES
+		   (p.vendor_id, COALESCE(p.distributor_id, p.reseller_id, p.customer_id), '10.00'),
+		   (p.distributor_id, p.reseller_id, '11.00'),
+		   (p.reseller_id, p.customer_id, CASE WHEN p.distributor_id IS NULL THEN '11.00' ELSE '12.10' END)
+		 ) AS e (seller, buyer, amount)
+		 WHERE e.seller IS NOT NULL AND e.buyer IS NOT NULL`,
+		`UPDATE purchase_order_lines SET term = 'P1Y', billing_cycle = 'MONTHLY' WHERE term IS NULL`,
+		`VACUUM ANALYZE line_prices`, `VACUUM ANALYZE purchase_order_lines`, `CHECKPOINT`,
+	})
+	b.t.Logf("priced every order line in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// measureCartPlacing times placeCart for one-line carts along the same
+// chain createPurchaseOrder used, each cart built beforehand (createCart and
+// addCartLine are not timed): the order, its priced line (a line_prices row
+// per edge), visibility rows, counts and event, and the cart's status, in
+// one transaction.
+func (b *bench) measureCartPlacing(ctx context.Context, ours *process, token string, distributor, customer, productID int64, n int) writeResult {
+	t := b.t
+	gid := relay.GlobalID
+	call := func(q string) map[string]any {
+		body, _ := json.Marshal(map[string]string{"query": q})
+		raw, err := post(ours.url, string(body), "Authorization", "Bearer "+token)
+		var out struct {
+			Data   map[string]any
+			Errors []any
+		}
+		if err == nil {
+			err = json.Unmarshal(raw, &out)
+		}
+		if err != nil || len(out.Errors) > 0 || strings.Contains(string(raw), `"message"`) {
+			t.Fatalf("%s: %v %s", q, err, raw)
+		}
+		return out.Data
+	}
+	var placed []time.Duration
+	for i := 0; i < n+10; i++ {
+		data := call(fmt.Sprintf(`mutation { createCart(input: {customerId: %q, distributorId: %q}) { cart { id } userErrors { message } } }`,
+			gid(relay.TypeOrganization, customer), gid(relay.TypeOrganization, distributor)))
+		cartID := data["createCart"].(map[string]any)["cart"].(map[string]any)["id"].(string)
+		call(fmt.Sprintf(`mutation { addCartLine(input: {cartId: %q, productId: %q, quantity: 3}) { cartLine { id } userErrors { message } } }`,
+			cartID, gid(relay.TypeProduct, productID)))
+		q := fmt.Sprintf(`mutation { placeCart(input: {cartId: %q, idempotencyKey: "bench-%d-%d"}) { purchaseOrders { id } userErrors { message } } }`,
+			cartID, time.Now().UnixNano(), i)
+		start := time.Now()
+		call(q)
+		if i >= 10 { // the first ten warm up
+			placed = append(placed, time.Since(start))
+		}
+	}
+	r := writeResult{what: "place a one-line cart (placeCart)", system: "Channelgraph (HTTP)", n: len(placed),
+		note: "order, priced line (a price per edge), visibility rows and counts, event, cart status: one transaction"}
+	r.p50, r.p90, r.p99, r.max = latencies(placed)
+	return r
 }

@@ -15,9 +15,12 @@ import (
 
 // groupKey identifies subscribers that can share one execution.
 type groupKey struct {
-	org       int64
-	role      domain.Role
-	admin     bool
+	org   int64
+	role  domain.Role
+	admin bool
+	// member: a member sees itself among its organization's members
+	// (SPEC §8.1), so two members with one role do not share results.
+	member    int64
 	operation string // query text, operation name and variables less the cursor
 }
 
@@ -59,7 +62,7 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 	}
 	var after *int64
 	if raw, ok := root.ArgumentMap(rc.Variables)["after"].(string); ok {
-		id, err := parseCursor(raw)
+		id, err := ParseCursor(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +70,7 @@ func (h *Hub) subscribe(ctx context.Context, rc *graphql.OperationContext, req R
 	}
 	viewer := viewerOf(ctx)
 	key := groupKey{org: viewer.OrganizationID, role: viewer.Role, admin: viewer.IsPlatformAdmin,
-		operation: operationKey(req, root)}
+		member: viewer.MemberID, operation: operationKey(req, root)}
 
 	h.mu.Lock()
 	g, ok := h.groups[key]

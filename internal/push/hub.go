@@ -122,10 +122,13 @@ func (h *Hub) Subscribers() (members, groups int) {
 
 // Cursor is the opaque cursor of an event: its position in the log (see
 // internal/events), which is what `after` replays from.
-func Cursor(ev events.Event) string { return relay.Cursor("events", ev.Position) }
+func Cursor(ev events.Event) string { return CursorAt(ev.Position) }
 
-// parseCursor decodes an event cursor.
-func parseCursor(c string) (int64, error) {
+// CursorAt is the cursor of the event at position in the log.
+func CursorAt(position int64) string { return relay.Cursor("events", position) }
+
+// ParseCursor decodes an event cursor into its position in the log.
+func ParseCursor(c string) (int64, error) {
 	page, err := relay.NewPage(nil, &c)
 	if err != nil {
 		return 0, err

@@ -235,7 +235,7 @@ func (s *sink) positions(t *testing.T) []int64 {
 		if err := json.Unmarshal(p, &r); err != nil {
 			t.Fatal(err)
 		}
-		pos, err := parseCursor(r.Data.PurchaseOrderUpdated)
+		pos, err := ParseCursor(r.Data.PurchaseOrderUpdated)
 		if err != nil {
 			t.Fatal(err)
 		}

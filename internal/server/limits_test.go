@@ -21,7 +21,7 @@ import (
 // limit.
 func TestLimits(t *testing.T) {
 	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
-		counter := &statementCounter{}
+		counter := &testapi.StatementCounter{}
 		db.AddQueryHook(counter)
 		f := newChannelFixture(t, db)
 		deep := "{ viewer { organization { " + strings.Repeat("channelEdges(direction: DOWNSTREAM) { edges { node { downstream { ", 4) +
@@ -37,12 +37,12 @@ func TestLimits(t *testing.T) {
 			{"aliases", aliases, "31 aliases; the limit is 30"},
 			{"complexity", costly, "exceeds the limit of 10000"},
 		} {
-			before := counter.n.Load()
+			before := counter.N()
 			res := f.a.Do(f.tok[f.vendor], tc.query, nil)
 			if len(res.Errors) == 0 || !strings.Contains(res.Errors[0].Message, tc.want) || res.Code() != "BAD_USER_INPUT" {
 				t.Errorf("%s over HTTP: %+v", tc.name, res.Errors)
 			}
-			if n := counter.n.Load() - before; n > 1 { // the token lookup only
+			if n := counter.N() - before; n > 1 { // the token lookup only
 				t.Errorf("%s: %d statements ran before the refusal", tc.name, n)
 			}
 		}

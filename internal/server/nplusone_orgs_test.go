@@ -208,7 +208,7 @@ const edgeConnFields = `channelEdges(direction: $dir, kind: $kind, includeRemove
 // as for 30.
 func TestNoNPlusOneOrganizations(t *testing.T) {
 	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
-		counter := &statementCounter{}
+		counter := &testapi.StatementCounter{}
 		db.AddQueryHook(counter)
 		g := newOrgGraph(t, db)
 		const query = `query($first: Int) { organizations(first: $first) { edges { node { name tenants { domain }
@@ -242,9 +242,9 @@ func TestNoNPlusOneOrganizations(t *testing.T) {
 		}
 		cost := func(first int) int64 {
 			out.Organizations.Edges = nil
-			before := counter.n.Load()
+			before := counter.N()
 			g.a.Must(g.tok["A Vendor"], query, map[string]any{"first": first}, &out)
-			n := counter.n.Load() - before
+			n := counter.N() - before
 			if len(out.Organizations.Edges) != first {
 				t.Fatalf("got %d organizations, want %d", len(out.Organizations.Edges), first)
 			}
@@ -329,9 +329,9 @@ func TestNoNPlusOneOrganizations(t *testing.T) {
 				func(n int) map[string]any { return map[string]any{"n": n} }, 1, 4, 0, 8},
 		} {
 			cost := func(n int) int64 {
-				before := counter.n.Load()
+				before := counter.N()
 				g.a.Must(g.tok["A Vendor"], tc.query, tc.vars(n), nil)
-				return counter.n.Load() - before
+				return counter.N() - before
 			}
 			small, big := cost(tc.small), cost(tc.big)
 			if big-small != tc.perItem*int64(tc.big-tc.small) || small != tc.want {

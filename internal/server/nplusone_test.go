@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/channelgraph/channelgraph/internal/testdb"
 	"github.com/uptrace/bun"
+
+	"github.com/channelgraph/channelgraph/internal/testapi"
+	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
 // TestNoNPlusOne: a page of purchase orders with every relation a list can
 // reach costs the same number of SQL statements for 5 orders as for 50.
 func TestNoNPlusOne(t *testing.T) {
 	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
-		counter := &statementCounter{}
+		counter := &testapi.StatementCounter{}
 		db.AddQueryHook(counter)
 		f := newChannelFixture(t, db)
 		for i := 0; i < 50; i++ {
@@ -22,7 +24,7 @@ func TestNoNPlusOne(t *testing.T) {
 			number vendor { name } customer { name } reseller { name } distributor { name }
 			lines { sku quantity product { name vendor { name } } } } } } }`
 		cost := func(first int) int64 {
-			before := counter.n.Load()
+			before := counter.N()
 			var out struct {
 				PurchaseOrders struct{ Edges []any }
 			}
@@ -30,7 +32,7 @@ func TestNoNPlusOne(t *testing.T) {
 			if len(out.PurchaseOrders.Edges) != first {
 				t.Fatalf("got %d orders, want %d", len(out.PurchaseOrders.Edges), first)
 			}
-			return counter.n.Load() - before
+			return counter.N() - before
 		}
 		small, large := cost(5), cost(50)
 		// The page, its count, lines, products, and every organization (parties

@@ -1,17 +1,14 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
-	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/server"
+	"github.com/channelgraph/channelgraph/internal/testapi"
 	"github.com/channelgraph/channelgraph/internal/testdb"
 )
 
@@ -130,7 +127,7 @@ func TestReplayThenLive(t *testing.T) {
 // not grow with them.
 func TestSharedResolution(t *testing.T) {
 	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
-		counter := &statementCounter{} // hooks must be added before the server runs
+		counter := &testapi.StatementCounter{} // hooks must be added before the server runs
 		db.AddQueryHook(counter)
 		f := newChannelFixture(t, db)
 		statementsFor := func(subscribers int, number string) int64 {
@@ -141,7 +138,7 @@ func TestSharedResolution(t *testing.T) {
 				clients = append(clients, c)
 			}
 			waitForSubscribers(t, f, subscribers)
-			counter.n.Store(0)
+			before := counter.N()
 			f.a.createOrder(f.tok[f.vendor], f.indirect(number))
 			for _, c := range clients {
 				if n := c.nextPO().PurchaseOrderUpdated.PurchaseOrder.Number; n != number {
@@ -149,7 +146,7 @@ func TestSharedResolution(t *testing.T) {
 				}
 			}
 			time.Sleep(50 * time.Millisecond) // let the tailer settle
-			n := counter.n.Load()
+			n := counter.N() - before
 			for _, c := range clients {
 				c.conn.Close()
 			}
@@ -176,25 +173,6 @@ func waitForNoSubscribers(t *testing.T, f *channelFixture) {
 			t.Fatalf("subscribers never left")
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// statementCounter counts SQL statements, less the event tailer's reads of
-// the log and the sequencer's work: background work that runs whenever a
-// commit wakes it, and on a poll.
-type statementCounter struct{ n atomic.Int64 }
-
-func (s *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
-	return ctx
-}
-
-// AfterQuery counts what a request's GraphQL costs: not the event log's
-// polling, nor the token lookup, which a replica skips for a token it
-// authenticated in the last two seconds, so counting it would make a count
-// depend on how fast the test runs.
-func (s *statementCounter) AfterQuery(ctx context.Context, ev *bun.QueryEvent) {
-	if !events.InSequencer(ctx) && !strings.Contains(ev.Query, `FROM "events" AS "ev"`) && !strings.Contains(ev.Query, `FROM "api_tokens" AS "t"`) {
-		s.n.Add(1)
 	}
 }
 

@@ -99,6 +99,9 @@ func rateKey(r *http.Request) (key string, limited bool) {
 		return "address:" + host, true
 	case v.IsPlatformAdmin:
 		return "", false
+	case v.TokenID == 0:
+		// Signed in with a JWT: the member is the client.
+		return "member:" + strconv.FormatInt(v.MemberID, 10), true
 	}
 	return "token:" + strconv.FormatInt(v.TokenID, 10), true
 }

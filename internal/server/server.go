@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -26,18 +27,27 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/channelgraph/channelgraph/graph"
+	"github.com/channelgraph/channelgraph/internal/audit"
 	"github.com/channelgraph/channelgraph/internal/auth"
+	"github.com/channelgraph/channelgraph/internal/carts"
 	"github.com/channelgraph/channelgraph/internal/catalog"
 	"github.com/channelgraph/channelgraph/internal/channel"
 	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
+	"github.com/channelgraph/channelgraph/internal/delegation"
 	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/graphiql"
+	"github.com/channelgraph/channelgraph/internal/invitations"
 	"github.com/channelgraph/channelgraph/internal/loaders"
+	"github.com/channelgraph/channelgraph/internal/members"
 	"github.com/channelgraph/channelgraph/internal/orders"
+	"github.com/channelgraph/channelgraph/internal/partners"
+	"github.com/channelgraph/channelgraph/internal/pricing"
 	"github.com/channelgraph/channelgraph/internal/push"
+	"github.com/channelgraph/channelgraph/internal/subscriptions"
 	"github.com/channelgraph/channelgraph/internal/tenants"
 	"github.com/channelgraph/channelgraph/internal/testclock"
+	"github.com/channelgraph/channelgraph/internal/webhooks"
 	"github.com/channelgraph/channelgraph/internal/wstransport"
 )
 
@@ -48,6 +58,8 @@ type Config struct {
 	DatabaseURL string
 	// AdminToken, when set, is accepted as the platform administrator's token.
 	AdminToken string
+	// JWT, when set, turns on sign-in with JWTs from its issuer (SPEC §8.1).
+	JWT *auth.JWTConfig
 	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// AllowedOrigins may open websockets from browsers besides same-origin pages.
@@ -83,6 +95,24 @@ type Config struct {
 	// tokens it embeds in the page. Nil (production) shows neither.
 	Demo   *graphiql.Demo
 	Logger *slog.Logger
+	// PublicURL is where customers open invitation links (empty:
+	// invitations.DefaultPublicURL).
+	PublicURL string
+	// Webhooks tunes webhook delivery (SPEC §8.9).
+	Webhooks WebhookConfig
+}
+
+// WebhookConfig is where webhooks may go and how they are delivered.
+type WebhookConfig struct {
+	// AllowPrivate lets endpoints be registered at, and connect to,
+	// loopback and private addresses, over http too
+	// (CHANNELGRAPH_WEBHOOK_ALLOW_PRIVATE=1): for development and tests.
+	AllowPrivate bool
+	// Delivery tunes attempts, retries and leases (zero values: defaults).
+	Delivery webhooks.DeliveryConfig
+	// Lookup resolves endpoints' host names (nil: the system resolver):
+	// tests make a name resolve somewhere else at connect time.
+	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // DefaultMaxBodyBytes bounds request bodies when Config leaves it 0.
@@ -101,6 +131,9 @@ type Server struct {
 	hub     *push.Hub
 	ws      *wstransport.Transport
 	prov    *tenants.Provisioner
+	carts   *carts.Service
+	subs    *subscriptions.Service
+	hooks   *webhooks.Deliverer
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -129,9 +162,32 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		Catalog: catalog.New(db),
 		Orders:  orders.New(db),
 		Tenancy: tenants.New(db),
+		Pricing: pricing.New(db),
+		Members: members.New(db),
+
+		Subscriptions: subscriptions.New(db),
+		Invitations:   invitations.New(db),
+		Delegation:    delegation.New(db),
+		Audit:         audit.New(db),
+		Partners:      partners.New(db),
 	}
+	resolver.Members.Now, resolver.Subscriptions.Now = cfg.Clock.Now, cfg.Clock.Now
+	resolver.Invitations.Now, resolver.Delegation.Now, resolver.Audit.Now = cfg.Clock.Now, cfg.Clock.Now, cfg.Clock.Now
+	if cfg.PublicURL != "" {
+		resolver.Invitations.PublicURL = cfg.PublicURL
+	}
+	resolver.Members.Changed = resolver.Auth.ForgetMember
+	resolver.Orders.OnCompleted = append(resolver.Orders.OnCompleted, subscriptions.CreateForOrderInTx)
+	resolver.Pricing.Now = cfg.Clock.Now
+	resolver.Carts = carts.New(db, resolver.Catalog)
+	resolver.Carts.Now = cfg.Clock.Now
 	resolver.Auth.Now, resolver.Channel.Now, resolver.Catalog.Now = cfg.Clock.Now, cfg.Clock.Now, cfg.Clock.Now
 	resolver.Orders.Now, resolver.Tenancy.Now = cfg.Clock.Now, cfg.Clock.Now
+	if cfg.JWT != nil {
+		if err := resolver.Auth.ConfigureJWT(ctx, *cfg.JWT); err != nil {
+			return nil, err
+		}
+	}
 	adjustable, _ := cfg.Clock.(*clock.Adjustable)
 	resolver.TestClock = testclock.New(adjustable)
 	cfg.Limits = cfg.Limits.withDefaults()
@@ -156,17 +212,24 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: reading the event log's head: %w", err)
 	}
 	withLoaders := func(ctx context.Context) context.Context {
-		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, loaders.EventWait))
+		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, resolver.Pricing, loaders.EventWait))
 	}
-	s := &Server{cfg: cfg, db: db, tailer: tailer,
+	s := &Server{cfg: cfg, db: db, tailer: tailer, carts: resolver.Carts, subs: resolver.Subscriptions,
 		hub: push.New(exec, db, withLoaders, cfg.Logger, head)}
 	s.pushed = tailer.Attach("push", head, s.hub.Dispatch)
+	stored := storedOperations{s.hub}
+	targets := &webhooks.Targets{AllowPrivate: cfg.Webhooks.AllowPrivate, Lookup: cfg.Webhooks.Lookup}
+	s.hooks = webhooks.NewDeliverer(db, stored, targets, cfg.Webhooks.Delivery, cfg.Logger, registry)
+	s.hooks.Now = cfg.Clock.Now
+	tailer.Attach("webhooks", head, s.hooks.Dispatch)
+	resolver.Webhooks = webhooks.New(db, stored)
+	resolver.Webhooks.Now, resolver.Webhooks.Targets, resolver.Webhooks.Wake = cfg.Clock.Now, targets, s.hooks.Wake
 	if cfg.ProvisionStep > 0 {
 		s.prov = tenants.NewProvisioner(resolver.Tenancy, cfg.ProvisionStep, cfg.Logger)
 	}
 
 	var api http.Handler = gql
-	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, api)
+	api = loaders.Middleware(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, resolver.Pricing, api)
 	api = limitRate(cfg.RateLimit, api)
 	api = authenticate(resolver.Auth, api)
 	api = limitBody(cfg.MaxBodyBytes, api)
@@ -277,7 +340,30 @@ func (s *Server) Start() {
 			s.prov.Run(ctx)
 		}()
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.carts.RunExpirer(ctx, QuoteExpiryTick, s.cfg.Logger)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.subs.RunRenewer(ctx, RenewalTick, s.cfg.Logger)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.hooks.Run(ctx)
+	}()
 }
+
+// RenewalTick is how often the server looks for subscriptions whose term
+// has ended, to renew or expire them.
+const RenewalTick = time.Second
+
+// QuoteExpiryTick is how often the server stores EXPIRED on quotes past
+// their expiry and announces it (reads show EXPIRED at once regardless).
+const QuoteExpiryTick = time.Second
 
 // CloseWebsockets closes every websocket with 1001 and a hint to resubscribe
 // from the last cursor, and refuses new ones: the first step of a graceful

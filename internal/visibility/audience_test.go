@@ -93,6 +93,8 @@ func randomAudienceChannel(seed uint64, base int64) *audienceChannel {
 		next++
 		o := model.Order{ID: next, Vendor: pick(of(domain.KindVendor)), Customer: pick(of(domain.KindCustomer)),
 			Status: orderStatuses[rng.IntN(len(orderStatuses))]}
+		// A cancelled order may be a draft that was never placed.
+		o.Placed = o.Status != domain.PODraft && (o.Status != domain.POCancelled || rng.IntN(2) == 0)
 		switch rng.IntN(3) {
 		case 1:
 			o.Reseller = pick(of(domain.KindReseller))
@@ -125,10 +127,14 @@ func (g *audienceChannel) insert(t *testing.T, db *bun.DB) {
 			VALUES (?, ?, ?, ?, ?, ?)`, e.Up, e.Down, e.Status, e.View, now, now)
 	}
 	for _, o := range g.m.Orders {
+		var placedAt *time.Time
+		if o.Placed {
+			placedAt = &now
+		}
 		exec(`INSERT INTO purchase_orders (id, number, kind, status, vendor_id, distributor_id, reseller_id, customer_id,
-			recorded_by_organization_id, created_at, updated_at) VALUES (?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?)`,
+			recorded_by_organization_id, created_at, updated_at, placed_at) VALUES (?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			o.ID, fmt.Sprint("PO-", o.ID), o.Status, o.Vendor, nullableID(o.Distributor), nullableID(o.Reseller), o.Customer,
-			o.RecordedBy, now, now)
+			o.RecordedBy, now, now, placedAt)
 	}
 }
 

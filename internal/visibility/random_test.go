@@ -300,7 +300,7 @@ func (g *randomChannel) pick(kind domain.OrganizationKind) int64 {
 // administrator); the model predicts whether the chain and the recorder's
 // view of the parties allow it.
 func (g *randomChannel) placeOrder() {
-	o := model.Order{Vendor: g.pick(domain.KindVendor), Customer: g.pick(domain.KindCustomer), Status: domain.POPlaced}
+	o := model.Order{Vendor: g.pick(domain.KindVendor), Customer: g.pick(domain.KindCustomer), Status: domain.POPlaced, Placed: true}
 	switch shape := g.rng.IntN(3); {
 	case shape >= 1:
 		o.Reseller = g.pick(domain.KindReseller)
@@ -312,7 +312,7 @@ func (g *randomChannel) placeOrder() {
 	o.RecordedBy = recorders[g.rng.IntN(len(recorders))]
 	draft := g.rng.Float64() < 0.12
 	if draft {
-		o.Status = domain.PODraft
+		o.Status, o.Placed = domain.PODraft, false
 	}
 	ctx := g.admin
 	ok := true
@@ -368,6 +368,7 @@ func (g *randomChannel) moveOrder(i int) {
 	_, err := g.ord.UpdatePurchaseOrderStatus(g.admin, o.ID, next)
 	if g.expect(err, ok, fmt.Sprintf("move order #%d %s→%s", o.ID, o.Status, next), domain.CodeInvalid) {
 		g.m.Orders[i].Status, g.m.Orders[i].UpdatedAt = next, g.clock
+		g.m.Orders[i].Placed = o.Placed || next == domain.POPlaced
 	}
 }
 

@@ -92,14 +92,28 @@ func RestrictEdges(q *bun.SelectQuery, viewer *domain.Viewer) *bun.SelectQuery {
 	return RestrictOrganizations(q, viewer, "e.downstream_id")
 }
 
+// inAudience holds when organization ? was in the audience of event ? as it
+// committed.
+const inAudience = "EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = ? AND a.organization_id = ?)"
+
 // RestrictToAudience keeps q's rows only if the viewer was in the audience
 // of the event when it committed (the platform administrator always is).
 func RestrictToAudience(q *bun.SelectQuery, viewer *domain.Viewer, eventID int64) *bun.SelectQuery {
 	if viewer.IsPlatformAdmin {
 		return q
 	}
-	return q.Where("EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = ? AND a.organization_id = ?)",
-		eventID, viewer.OrganizationID)
+	return q.Where(inAudience, eventID, viewer.OrganizationID)
+}
+
+// RestrictEventsToAudience keeps the events (table alias in alias) whose
+// audience at commit held the viewer: RestrictToAudience over a list of
+// events, for a reader that would otherwise load each event's object only
+// to find the viewer was never to receive it.
+func RestrictEventsToAudience(q *bun.SelectQuery, viewer *domain.Viewer, alias string) *bun.SelectQuery {
+	if viewer.IsPlatformAdmin {
+		return q
+	}
+	return q.Where(inAudience, bun.Safe(alias+".id"), viewer.OrganizationID)
 }
 
 // RestrictNameable keeps the rows of q naming an organization the viewer may

@@ -29,26 +29,27 @@ func grant(upstream, downstream string) string {
 //	customer     direct sale; or grant(reseller→customer) and
 //	             (no distributor, or grant(distributor→reseller));
 //	             never with the distributor
-//	a DRAFT      only the organization that saved it
+//	never placed only the organization that saved it (a DRAFT, or a
+//	             draft cancelled or resumed unplaced)
 var deriveSQL = `
 SELECT p.vendor_id AS viewer_organization_id, p.id AS purchase_order_id, 'VENDOR' AS party,
        p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
-WHERE p.status <> 'DRAFT' AND (?)
+WHERE p.placed_at IS NOT NULL AND (?)
 UNION ALL
 SELECT p.distributor_id, p.id, 'DISTRIBUTOR', p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
-WHERE p.status <> 'DRAFT' AND p.distributor_id IS NOT NULL AND (?)
+WHERE p.placed_at IS NOT NULL AND p.distributor_id IS NOT NULL AND (?)
 UNION ALL
 SELECT p.reseller_id, p.id, 'RESELLER', p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
-WHERE p.status <> 'DRAFT' AND p.reseller_id IS NOT NULL
+WHERE p.placed_at IS NOT NULL AND p.reseller_id IS NOT NULL
   AND (p.distributor_id IS NULL OR ` + grant("p.distributor_id", "p.reseller_id") + `)
   AND (?)
 UNION ALL
 SELECT p.customer_id, p.id, 'CUSTOMER', p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, NULL
 FROM purchase_orders p
-WHERE p.status <> 'DRAFT'
+WHERE p.placed_at IS NOT NULL
   AND (p.reseller_id IS NULL OR (` + grant("p.reseller_id", "p.customer_id") + `
        AND (p.distributor_id IS NULL OR ` + grant("p.distributor_id", "p.reseller_id") + `)))
   AND (?)
@@ -57,7 +58,7 @@ SELECT p.recorded_by_organization_id, p.id,
        CASE p.recorded_by_organization_id WHEN p.vendor_id THEN 'VENDOR' WHEN p.distributor_id THEN 'DISTRIBUTOR' ELSE 'RESELLER' END,
        p.created_at, p.updated_at, p.number, p.status, p.vendor_id, p.customer_id, p.reseller_id, p.distributor_id
 FROM purchase_orders p
-WHERE p.status = 'DRAFT' AND p.recorded_by_organization_id IS NOT NULL AND (?)`
+WHERE p.placed_at IS NULL AND p.recorded_by_organization_id IS NOT NULL AND (?)`
 
 // Scope selects the purchase orders whose visibility a change may alter, as
 // a condition on purchase_orders p.

@@ -32,8 +32,11 @@ type Order struct {
 	Vendor, Distributor, Reseller, Customer int64
 	RecordedBy                              int64
 	Status                                  domain.PurchaseOrderStatus
-	Number                                  string
-	CreatedAt, UpdatedAt                    time.Time
+	// Placed is whether the order was ever PLACED: one that never was is
+	// its recorder's alone, even once cancelled.
+	Placed               bool
+	Number               string
+	CreatedAt, UpdatedAt time.Time
 }
 
 // Seen is an order as one viewer sees it.
@@ -55,7 +58,7 @@ func (c *Channel) grant(up, down int64) bool {
 // Sees reports whether org may see o (SPEC §3.2), and whether it sees the
 // distributor (SPEC §3.3).
 func (c *Channel) Sees(org int64, o Order) (visible, distributorShown bool) {
-	if o.Status == domain.PODraft {
+	if !o.Placed {
 		return org == o.RecordedBy && org != 0, true
 	}
 	switch org {
