@@ -211,9 +211,14 @@ func TestSubscriptionWindows(t *testing.T) {
 					}
 					added = f.stored(t, sub).UpdatedAt
 				case "RENEWAL":
-					// The renewal job's effect: a fresh term and its licenses.
-					at := f.advance(t, 24*365)
-					f.exec(t, "UPDATE product_subscriptions SET term_started_at = ? WHERE id = ?", at, rowID(t, sub))
+					// The renewal job's effect: a fresh term and its licenses. The
+					// clock stops short of the commitment end, and the new term's
+					// end is a year on, so the real renewal job, which runs beside
+					// the test, never finds this subscription due and renews it
+					// at a time of its own.
+					at := f.advance(t, 24*364)
+					f.exec(t, "UPDATE product_subscriptions SET term_started_at = ?, commitment_ends_at = ? WHERE id = ?",
+						at, at.AddDate(1, 0, 0), rowID(t, sub))
 					f.exec(t, "INSERT INTO subscription_license_additions (product_subscription_id, kind, quantity, remaining, added_at) VALUES (?, 'RENEWAL', 3, 3, ?)",
 						rowID(t, sub), at)
 					added, termStart = at, at
