@@ -93,6 +93,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	}
 	app.Start()
 	defer app.Close()
+	stopPprof, err := servePprof(logger)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	addr := env("CHANNELGRAPH_ADDR", "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
