@@ -24,6 +24,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/channelgraph/channelgraph/internal/clock"
+	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/policy"
 )
@@ -39,25 +40,32 @@ type Service struct {
 	jwt *jwtVerifier
 	// Now is the clock tokens expire by.
 	Now func() time.Time
-	// recent remembers tokens that authenticated in the last CacheFor, so a
-	// client's stream of requests costs one token lookup, not one each.
+	// recent remembers tokens that authenticated, so a client's stream of
+	// requests costs one token lookup, not one each: for CacheFor, or for
+	// up to RememberFor while watch finds no credential changed.
 	recent *lru.Cache[string, cachedViewer]
+	watch  generationWatch
 }
 
 type cachedViewer struct {
 	viewer domain.Viewer
-	until  time.Time
+	// generation is the credential generation known before the token was
+	// read, cachedAt when it was; expires the token's own expiry, if any.
+	generation int64
+	cachedAt   time.Time
+	expires    *time.Time
 }
 
-// CacheFor is how long an authenticated token is trusted without reading it
-// again: a revocation takes effect at once on the replica that revoked it,
-// and within this long on the others.
+// CacheFor bounds how long a revocation, or a member's removal or new role,
+// takes to reach every replica: at once on the replica that made it, and on
+// the others within this long (by WatchCredentials, or else because a
+// remembered token is read again after this long).
 const CacheFor = 2 * time.Second
 
 // New returns a Service; adminToken, when not empty, is accepted as the
 // platform administrator's token (CHANNELGRAPH_ADMIN_TOKEN).
 func New(db *bun.DB, adminToken string) *Service {
-	recent, _ := lru.New[string, cachedViewer](10_000) // fails only for a size below 1
+	recent, _ := lru.New[string, cachedViewer](100_000) // fails only for a size below 1
 	return &Service{db: db, adminToken: adminToken, recent: recent, Now: clock.System{}.Now}
 }
 
@@ -79,10 +87,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewe
 	}
 	hash := hashSecret(token)
 	now := s.Now()
-	if c, ok := s.recent.Get(hash); ok && now.Before(c.until) {
+	if c, ok := s.recent.Get(hash); ok && (c.expires == nil || now.Before(*c.expires)) && s.watch.trusted(c.generation, c.cachedAt, now) {
 		v := c.viewer
 		return &v, nil
 	}
+	generation := s.watch.generation.Load() // before the read: see generationWatch
 	t, err := readToken(ctx, s.db, "t.secret_hash = ?", hash)
 	if err != nil {
 		if isNoRows(err) {
@@ -94,11 +103,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*domain.Viewe
 		return nil, errBadToken
 	}
 	v := t.viewer()
-	until := now.Add(CacheFor)
-	if t.ExpiresAt != nil && t.ExpiresAt.Before(until) {
-		until = *t.ExpiresAt
-	}
-	s.recent.Add(hash, cachedViewer{viewer: v, until: until})
+	s.recent.Add(hash, cachedViewer{viewer: v, generation: generation, cachedAt: now, expires: t.ExpiresAt})
 	return &v, nil
 }
 
@@ -201,9 +206,15 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*domain.APIToken, 
 	if t.RevokedAt == nil {
 		now := s.Now()
 		t.RevokedAt = &now
-		if _, err := s.db.NewUpdate().TableExpr("api_tokens").Set("revoked_at = ?", now).
-			Where("id = ? AND revoked_at IS NULL", id).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("auth: revoking token: %w", err)
+		err := database.InTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+			if _, err := tx.NewUpdate().TableExpr("api_tokens").Set("revoked_at = ?", now).
+				Where("id = ? AND revoked_at IS NULL", id).Exec(ctx); err != nil {
+				return fmt.Errorf("auth: revoking token: %w", err)
+			}
+			return CredentialsChanged(ctx, tx)
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	s.recent.Remove(t.SecretHash)

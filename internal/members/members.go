@@ -13,6 +13,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/auth"
 	"github.com/channelgraph/channelgraph/internal/clock"
 	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
@@ -155,7 +156,7 @@ func (s *Service) ChangeRole(ctx context.Context, id int64, role domain.Role) (*
 		if _, err := tx.NewUpdate().TableExpr("members").Set("role = ?", role).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("members: storing role: %w", err)
 		}
-		return nil
+		return auth.CredentialsChanged(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -196,7 +197,7 @@ func (s *Service) Remove(ctx context.Context, id int64) (*domain.Member, error) 
 			Where("member_id = ? AND revoked_at IS NULL", id).Exec(ctx); err != nil {
 			return fmt.Errorf("members: revoking the member's tokens: %w", err)
 		}
-		return nil
+		return auth.CredentialsChanged(ctx, tx)
 	})
 	if err != nil {
 		return nil, err

@@ -133,6 +133,7 @@ type Server struct {
 	prov    *tenants.Provisioner
 	carts   *carts.Service
 	subs    *subscriptions.Service
+	auth    *auth.Service
 	hooks   *webhooks.Deliverer
 
 	stop context.CancelFunc
@@ -214,7 +215,7 @@ func New(ctx context.Context, db *bun.DB, cfg Config) (*Server, error) {
 	withLoaders := func(ctx context.Context) context.Context {
 		return loaders.Attach(ctx, loaders.New(resolver.Channel, resolver.Catalog, resolver.Orders, resolver.Tenancy, resolver.Pricing, loaders.EventWait))
 	}
-	s := &Server{cfg: cfg, db: db, tailer: tailer, carts: resolver.Carts, subs: resolver.Subscriptions,
+	s := &Server{cfg: cfg, db: db, tailer: tailer, carts: resolver.Carts, subs: resolver.Subscriptions, auth: resolver.Auth,
 		hub: push.New(exec, db, withLoaders, cfg.Logger, head)}
 	s.pushed = tailer.Attach("push", head, s.hub.Dispatch)
 	stored := storedOperations{s.hub}
@@ -354,6 +355,11 @@ func (s *Server) Start() {
 	go func() {
 		defer s.wg.Done()
 		s.hooks.Run(ctx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.auth.WatchCredentials(ctx, s.cfg.Logger)
 	}()
 }
 

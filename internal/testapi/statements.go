@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/auth"
 	"github.com/channelgraph/channelgraph/internal/events"
 	"github.com/channelgraph/channelgraph/internal/subscriptions"
 	"github.com/channelgraph/channelgraph/internal/webhooks"
@@ -14,7 +15,8 @@ import (
 
 // StatementCounter is a bun query hook that counts what requests cost in
 // SQL statements. It leaves out work on a timer or woken by a commit — the
-// event sequencer and tailer, the renewal job, the webhook deliverer —
+// event sequencer and tailer, the renewal job, the webhook deliverer, the
+// credential watcher —
 // which lands in a measurement whenever it happens to run, and the token
 // lookup, which a replica skips for a token it authenticated in the last
 // two seconds, so counting it would make a count depend on how fast the
@@ -30,7 +32,7 @@ func (s *StatementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) c
 }
 
 func (s *StatementCounter) AfterQuery(ctx context.Context, ev *bun.QueryEvent) {
-	if events.InSequencer(ctx) || subscriptions.InRenewer(ctx) || webhooks.InDeliverer(ctx) ||
+	if events.InSequencer(ctx) || subscriptions.InRenewer(ctx) || webhooks.InDeliverer(ctx) || auth.InWatcher(ctx) ||
 		strings.Contains(ev.Query, `FROM "events" AS "ev"`) || strings.Contains(ev.Query, `FROM "api_tokens" AS "t"`) {
 		return
 	}
