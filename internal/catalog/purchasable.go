@@ -36,7 +36,9 @@ type purchasable struct {
 // (as stored: the vendor's list price included, for the caller to price
 // with); faults come back as domain.Faults, one per fault, each naming Field
 // plus the input field (".productId", ".term", ".billingCycle",
-// ".parentLineId"). It reads in two queries, inside tx.
+// ".parentLineId"). It reads in one query, inside tx; the products come
+// without their industries, which AvailableTo has already weighed and no
+// caller needs.
 func CheckPurchasable(ctx context.Context, tx bun.IDB, customerID int64, wants []Want) (map[int64]*domain.Product, error) {
 	ids := make([]int64, 0, len(wants))
 	for _, w := range wants {
@@ -44,22 +46,18 @@ func CheckPurchasable(ctx context.Context, tx bun.IDB, customerID int64, wants [
 	}
 	var rows []purchasable
 	if len(ids) > 0 {
+		bound, customer := database.Bind(ctx, tx, customerID)
 		if err := tx.NewSelect().Model(&rows).
 			ColumnExpr("p.*").
-			ColumnExpr("CASE WHEN ? THEN 1 ELSE 0 END AS available", AvailableTo(customerID)).
-			Where("p.id IN (?)", database.IDs(ids)).Scan(ctx); err != nil {
+			ColumnExpr("CASE WHEN ? THEN 1 ELSE 0 END AS available", AvailableTo(customer[0])).
+			Where("p.id IN (?)", database.IDs(ids)).Scan(bound); err != nil {
 			return nil, fmt.Errorf("catalog: reading products to buy: %w", err)
 		}
-	}
-	industries, err := industriesOf(ctx, tx, ids)
-	if err != nil {
-		return nil, err
 	}
 	products := make(map[int64]*domain.Product, len(rows))
 	available := make(map[int64]bool, len(rows))
 	for i := range rows {
 		p := &rows[i].Product
-		p.Industries = append([]string{}, industries[p.ID]...)
 		products[p.ID], available[p.ID] = p, rows[i].Available
 	}
 	var faults domain.Faults

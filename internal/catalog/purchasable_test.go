@@ -38,7 +38,7 @@ func TestCheckPurchasableFaults(t *testing.T) {
 			t.Fatalf("a purchasable order is refused: %v", err)
 		}
 		if p := products[addOn]; p == nil || p.ParentID == nil || *p.ParentID != suite || p.SKU != "ADDON" ||
-			len(p.Terms) != 1 || len(p.BillingCycles) != 2 || p.Industries == nil {
+			len(p.Terms) != 1 || len(p.BillingCycles) != 2 {
 			t.Errorf("products returned: %+v", p)
 		}
 

@@ -146,8 +146,9 @@ func (s *Service) VisibleOrganizations(ctx context.Context, ids []int64) (map[in
 func (s *Service) TrustedOrganizationsByID(ctx context.Context, ids []int64) (map[int64]*domain.Organization, error) {
 	var orgs []domain.Organization
 	if len(ids) > 0 {
-		if err := database.Conn(ctx, s.db).NewSelect().Model(&orgs).
-			Where("o.id IN (?)", database.IDs(ids)).Scan(ctx); err != nil {
+		db := database.Conn(ctx, s.db)
+		bound, byID := database.BindIn(ctx, db, "o.id", ids)
+		if err := db.NewSelect().Model(&orgs).Where("?", byID).Scan(bound); err != nil {
 			return nil, fmt.Errorf("channel: reading organizations: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/orders"
 	"github.com/channelgraph/channelgraph/internal/relay"
@@ -23,14 +24,15 @@ import (
 type listCapture struct {
 	mu   sync.Mutex
 	last string
+	args []any // the values database.Bind sent apart from it
 }
 
 func (c *listCapture) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
 
-func (c *listCapture) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+func (c *listCapture) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 	if strings.Contains(e.Query, "purchase_order_visibility AS v") && strings.Contains(e.Query, "ORDER BY") {
 		c.mu.Lock()
-		c.last = e.Query
+		c.last, c.args = e.Query, database.BoundValues(ctx)
 		c.mu.Unlock()
 	}
 }
@@ -154,13 +156,15 @@ func explainList(t *testing.T, db *bun.DB, capture *listCapture, svc *orders.Ser
 		t.Fatalf("%s: %d orders, want a full page of %d", what, len(conn.Nodes), page.Size)
 	}
 	capture.mu.Lock()
-	stmt := capture.last
+	stmt, args := capture.last, capture.args
 	capture.mu.Unlock()
 	if stmt == "" {
 		t.Fatalf("%s: the list statement was not captured", what)
 	}
 	var out []byte
-	if err := db.NewRaw("EXPLAIN (ANALYZE, FORMAT JSON) "+stmt).Scan(context.Background(), &out); err != nil {
+	// Through database/sql, so the bound values go with it as they went
+	// with the list (bun would write ?s into the text).
+	if err := db.DB.QueryRowContext(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+stmt, args...).Scan(&out); err != nil {
 		t.Fatalf("%s: %v\n%s", what, err, stmt)
 	}
 	var plans []struct{ Plan planNode }

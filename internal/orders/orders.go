@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,13 @@ const poColumns = "p.id, p.number, p.kind, p.status, p.vendor_id, v.distributor_
 // visible starts a query over the purchase orders viewer may see, as it
 // sees them.
 func visible(db bun.IDB, viewer *domain.Viewer) *bun.SelectQuery {
-	return visibility.PurchaseOrders(db, viewer).
+	return visibleAs(db, viewer, viewer.OrganizationID)
+}
+
+// visibleAs is visible with the viewer's organization id written as
+// organization (see visibility.PurchaseOrdersOf).
+func visibleAs(db bun.IDB, viewer *domain.Viewer, organization any) *bun.SelectQuery {
+	return visibility.PurchaseOrdersOf(db, viewer, organization).
 		Join("JOIN purchase_orders AS p ON p.id = v.purchase_order_id").ColumnExpr(poColumns)
 }
 
@@ -192,12 +199,18 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, sort Sort, page 
 	}
 	db := database.Conn(ctx, s.db)
 	keyset := sort.keyset()
-	q, err := page.Seek(filtered(visible(db, viewer)), keyset, sort.key)
+	// The viewer's id is bound, so a page reads as one statement (and one
+	// plan) for every viewer; a platform administrator's names none.
+	bound, organization := ctx, []any{viewer.OrganizationID}
+	if !viewer.IsPlatformAdmin {
+		bound, organization = database.Bind(ctx, db, viewer.OrganizationID)
+	}
+	q, err := page.Seek(filtered(visibleAs(db, viewer, organization[0])), keyset, sort.key)
 	if err != nil {
 		return nil, err
 	}
 	var pos []*domain.PurchaseOrder
-	if err := q.OrderExpr(page.OrderBy(keyset)).Limit(page.Limit()).Scan(ctx, &pos); err != nil {
+	if err := q.OrderExpr(page.OrderBy(keyset)).Limit(page.Limit()).Scan(bound, &pos); err != nil {
 		return nil, fmt.Errorf("orders: listing orders: %w", err)
 	}
 	cursor := func(po *domain.PurchaseOrder) string { return relay.Cursor(keyset.List, sort.value(po), po.ID) }
@@ -215,8 +228,10 @@ func (s *Service) PurchaseOrders(ctx context.Context, f Filter, sort Sort, page 
 func (s *Service) LinesByOrder(ctx context.Context, ids []int64) (map[int64][]*domain.PurchaseOrderLine, error) {
 	var lines []*domain.PurchaseOrderLine
 	if len(ids) > 0 {
-		if err := database.Conn(ctx, s.db).NewSelect().Model(&lines).
-			Where("l.purchase_order_id IN (?)", database.IDs(ids)).Order("l.purchase_order_id", "l.position").Scan(ctx); err != nil {
+		db := database.Conn(ctx, s.db)
+		bound, ofOrders := database.BindIn(ctx, db, "l.purchase_order_id", ids)
+		if err := db.NewSelect().Model(&lines).
+			Where("?", ofOrders).Order("l.purchase_order_id", "l.position").Scan(bound); err != nil {
 			return nil, fmt.Errorf("orders: reading lines: %w", err)
 		}
 	}
@@ -400,12 +415,12 @@ func (s *Service) insert(ctx context.Context, tx bun.IDB, viewer *domain.Viewer,
 		return 0, fmt.Errorf("orders: storing lines: %w", err)
 	}
 	if po.Status != domain.PODraft { // prices are fixed when the order is placed
-		if err := pricing.FixOrder(ctx, tx, po.ID); err != nil {
+		if err := pricing.FixNewOrder(ctx, tx, po, lines); err != nil {
 			return 0, err
 		}
 	}
-	if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID)); err != nil {
-		return 0, fmt.Errorf("orders: refreshing visibility: %w", err)
+	if err := visibility.IndexNewPurchaseOrder(ctx, tx, po.ID); err != nil {
+		return 0, err
 	}
 	return po.ID, Updated.Append(ctx, tx, po.ID, now)
 }
@@ -518,6 +533,12 @@ func checkParties(ctx context.Context, tx bun.IDB, viewer *domain.Viewer, in Cre
 	return nil
 }
 
+// chainEdge is an edge of an order's chain, by its ends.
+type chainEdge struct {
+	Up   int64 `bun:"upstream_id"`
+	Down int64 `bun:"downstream_id"`
+}
+
 // lockChain checks every edge along the order's chain is ACTIVE and locks
 // those edges until the transaction ends, so a concurrent grant change waits
 // for this order and then re-derives its visibility (see visibility.Refresh).
@@ -535,14 +556,21 @@ func lockChain(ctx context.Context, tx bun.IDB, po *domain.PurchaseOrder) error 
 	default:
 		hops = []hop{{po.VendorID, po.CustomerID, "customerId"}}
 	}
+	// One statement for the whole chain: an order costs a round trip per
+	// statement, and this runs for every one placed.
+	var active []chainEdge
+	q := tx.NewSelect().TableExpr("channel_edges").Column("upstream_id", "downstream_id").Where("status = 'ACTIVE'").
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			for _, h := range hops {
+				q = q.WhereOr("upstream_id = ? AND downstream_id = ?", h.up, h.down)
+			}
+			return q
+		})
+	if err := database.LockForShare(q).Scan(ctx, &active); err != nil {
+		return fmt.Errorf("orders: locking the chain: %w", err)
+	}
 	for _, h := range hops {
-		var ids []int64
-		q := tx.NewSelect().TableExpr("channel_edges").Column("id").
-			Where("upstream_id = ? AND downstream_id = ? AND status = 'ACTIVE'", h.up, h.down)
-		if err := database.LockForShare(q).Scan(ctx, &ids); err != nil {
-			return fmt.Errorf("orders: locking the chain: %w", err)
-		}
-		if len(ids) == 0 {
+		if !slices.Contains(active, chainEdge{h.up, h.down}) {
 			return domain.FieldErrorf(domain.CodeInvalid, h.field, "the channel edge along this order's chain is not ACTIVE")
 		}
 	}

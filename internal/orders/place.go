@@ -79,12 +79,12 @@ func PlaceInTx(ctx context.Context, tx bun.IDB, now time.Time, p Placement) (int
 			return 0, err
 		}
 	default:
-		if err := pricing.FixOrder(ctx, tx, po.ID); err != nil {
+		if err := pricing.FixNewOrder(ctx, tx, po, p.Lines); err != nil {
 			return 0, err
 		}
 	}
-	if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID)); err != nil {
-		return 0, fmt.Errorf("orders: refreshing visibility: %w", err)
+	if err := visibility.IndexNewPurchaseOrder(ctx, tx, po.ID); err != nil {
+		return 0, err
 	}
 	return po.ID, Updated.Append(ctx, tx, po.ID, now)
 }

@@ -54,11 +54,11 @@ func RecordForSubscriptionInTx(ctx context.Context, tx bun.IDB, now time.Time, o
 	if _, err := tx.NewInsert().Model(&line).Returning("id").Exec(ctx); err != nil {
 		return 0, fmt.Errorf("orders: storing a subscription's order line: %w", err)
 	}
-	if err := pricing.FixOrder(ctx, tx, po.ID); err != nil {
+	if err := pricing.FixNewOrder(ctx, tx, po, []*domain.PurchaseOrderLine{&line}); err != nil {
 		return 0, err
 	}
-	if err := visibility.Refresh(ctx, tx, visibility.PurchaseOrder(po.ID)); err != nil {
-		return 0, fmt.Errorf("orders: refreshing visibility: %w", err)
+	if err := visibility.IndexNewPurchaseOrder(ctx, tx, po.ID); err != nil {
+		return 0, err
 	}
 	return po.ID, Updated.Append(ctx, tx, po.ID, now)
 }

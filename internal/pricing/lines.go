@@ -57,6 +57,12 @@ type Line struct {
 // price is rounded half away from zero to cents before the next edge
 // builds on it.
 func Fix(ctx context.Context, tx bun.IDB, kind LineKind, sale Sale, lines []Line, required bool) error {
+	return fix(ctx, tx, kind, sale, lines, required, true)
+}
+
+// fix is Fix; replace is false for lines inserted in tx, which have no
+// prices yet to clear.
+func fix(ctx context.Context, tx bun.IDB, kind LineKind, sale Sale, lines []Line, required, replace bool) error {
 	if len(sale) < 2 || len(sale) > 4 {
 		return fmt.Errorf("pricing: a sale has 2 to 4 organizations, not %d", len(sale))
 	}
@@ -84,13 +90,15 @@ func Fix(ctx context.Context, tx bun.IDB, kind LineKind, sale Sale, lines []Line
 	if len(faults) > 0 {
 		return faults
 	}
-	ids := make([]int64, len(lines))
-	for i, l := range lines {
-		ids[i] = l.ID
-	}
-	if _, err := tx.NewDelete().TableExpr("line_prices").
-		Where("line_kind = ? AND line_id IN (?)", kind, database.IDs(ids)).Exec(ctx); err != nil {
-		return fmt.Errorf("pricing: clearing line prices: %w", err)
+	if replace {
+		ids := make([]int64, len(lines))
+		for i, l := range lines {
+			ids[i] = l.ID
+		}
+		if _, err := tx.NewDelete().TableExpr("line_prices").
+			Where("line_kind = ? AND line_id IN (?)", kind, database.IDs(ids)).Exec(ctx); err != nil {
+			return fmt.Errorf("pricing: clearing line prices: %w", err)
+		}
 	}
 	if len(rows) > 0 {
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
@@ -304,28 +312,47 @@ func deref(s *string) string {
 // unpriced).
 func FixOrder(ctx context.Context, tx bun.IDB, purchaseOrderID int64) error {
 	// One read: the lines, each with its order's parties.
-	var ls []struct {
+	var rows []struct {
 		domain.PurchaseOrderLine `bun:",extend"`
 		VendorID                 int64  `bun:"vendor_id"`
 		DistributorID            *int64 `bun:"distributor_id"`
 		ResellerID               *int64 `bun:"reseller_id"`
 		CustomerID               int64  `bun:"customer_id"`
 	}
-	if err := tx.NewSelect().Model(&ls).ColumnExpr("l.*, p.vendor_id, p.distributor_id, p.reseller_id, p.customer_id").
+	if err := tx.NewSelect().Model(&rows).ColumnExpr("l.*, p.vendor_id, p.distributor_id, p.reseller_id, p.customer_id").
 		Join("JOIN purchase_orders AS p ON p.id = l.purchase_order_id").
 		Where("l.purchase_order_id = ?", purchaseOrderID).Order("l.position").Scan(ctx); err != nil {
 		return fmt.Errorf("pricing: reading the order's lines: %w", err)
 	}
+	if len(rows) == 0 {
+		return nil
+	}
+	po := &domain.PurchaseOrder{VendorID: rows[0].VendorID, DistributorID: rows[0].DistributorID,
+		ResellerID: rows[0].ResellerID, CustomerID: rows[0].CustomerID}
+	ls := make([]*domain.PurchaseOrderLine, len(rows))
+	for i := range rows {
+		ls[i] = &rows[i].PurchaseOrderLine
+	}
+	return fixOrder(ctx, tx, po, ls, true)
+}
+
+// FixNewOrder is FixOrder for an order and its lines inserted in tx, at
+// hand: nothing to read, and no earlier prices to clear.
+func FixNewOrder(ctx context.Context, tx bun.IDB, po *domain.PurchaseOrder, ls []*domain.PurchaseOrderLine) error {
+	return fixOrder(ctx, tx, po, ls, false)
+}
+
+func fixOrder(ctx context.Context, tx bun.IDB, po *domain.PurchaseOrder, ls []*domain.PurchaseOrderLine, replace bool) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	sale := Sale{ls[0].VendorID}
-	for _, id := range []*int64{ls[0].DistributorID, ls[0].ResellerID} {
+	sale := Sale{po.VendorID}
+	for _, id := range []*int64{po.DistributorID, po.ResellerID} {
 		if id != nil {
 			sale = append(sale, *id)
 		}
 	}
-	sale = append(sale, ls[0].CustomerID)
+	sale = append(sale, po.CustomerID)
 	lines := make([]Line, len(ls))
 	for i, l := range ls {
 		lines[i] = Line{ID: l.ID, ProductID: l.ProductID, Term: l.Term, BillingCycle: l.BillingCycle,
@@ -334,7 +361,7 @@ func FixOrder(ctx context.Context, tx bun.IDB, purchaseOrderID int64) error {
 			lines[i].Price = &domain.Money{Amount: *l.PriceAmount, Currency: deref(l.PriceCurrency)}
 		}
 	}
-	return Fix(ctx, tx, OrderLines, sale, lines, false)
+	return fix(ctx, tx, OrderLines, sale, lines, false, replace)
 }
 
 // CopyPrices gives each line of kind to (the pairs' values) the prices fixed

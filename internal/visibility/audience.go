@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/channelgraph/channelgraph/internal/database"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
 )
@@ -16,9 +17,10 @@ import (
 // PurchaseOrderAudience records every organization that may see the
 // purchase order now, from the visibility index the same transaction keeps.
 func PurchaseOrderAudience(ctx context.Context, tx bun.IDB, eventID, purchaseOrderID int64) error {
+	bound, ph := database.Bind(ctx, tx, eventID, purchaseOrderID)
 	_, err := tx.NewRaw(`INSERT INTO event_audience (event_id, organization_id)
-		SELECT ?, viewer_organization_id FROM purchase_order_visibility WHERE purchase_order_id = ?`,
-		eventID, purchaseOrderID).Exec(ctx)
+		SELECT CAST(? AS BIGINT), viewer_organization_id FROM purchase_order_visibility WHERE purchase_order_id = ?`,
+		ph[0], ph[1]).Exec(bound)
 	if err != nil {
 		return fmt.Errorf("visibility: audience of purchase order %d: %w", purchaseOrderID, err)
 	}

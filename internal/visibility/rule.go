@@ -125,9 +125,50 @@ func refresh(ctx context.Context, tx bun.IDB, s Scope) error {
 	return addToCounts(ctx, tx, before, after)
 }
 
+// IndexNewPurchaseOrder derives the visibility rows of a purchase order
+// inserted in tx, which has none yet, and adds it to the count of each
+// viewer: what Refresh does for it, in two statements rather than six.
+// There is nothing to lock, count or delete first: no other transaction
+// can see the order, and its chain's edges are already locked (FOR SHARE)
+// by the caller, so a grant change waits for it.
+//
+// Each viewer's count is the sum of its shard rows; the order adds to the
+// shard its id picks, so orders placed at once by one busy vendor mostly
+// update different rows and do not queue on one row lock until the order
+// before has committed.
+func IndexNewPurchaseOrder(ctx context.Context, tx bun.IDB, id int64) error {
+	bound, ph := database.Bind(ctx, tx, id)
+	scope := bun.SafeQuery("p.id = ?", ph[0])
+	if _, err := tx.NewRaw(`INSERT INTO purchase_order_visibility
+		(viewer_organization_id, purchase_order_id, party, created_at, updated_at, number, status, vendor_id, customer_id, reseller_id, distributor_id)
+		`+deriveSQL, scope, scope, scope, scope, scope).Exec(bound); err != nil {
+		return fmt.Errorf("visibility: indexing a new purchase order: %w", err)
+	}
+	bound, ph = database.Bind(ctx, tx, id%countShards, id)
+	if _, err := tx.NewRaw(`INSERT INTO purchase_order_visibility_counts (viewer_organization_id, shard, purchase_orders)
+		SELECT viewer_organization_id, CAST(? AS INTEGER), COUNT(*) FROM purchase_order_visibility WHERE purchase_order_id = ?
+		GROUP BY viewer_organization_id ORDER BY viewer_organization_id
+		ON CONFLICT (viewer_organization_id, shard) DO UPDATE
+		SET purchase_orders = purchase_order_visibility_counts.purchase_orders + EXCLUDED.purchase_orders`,
+		ph[0], ph[1]).Exec(bound); err != nil {
+		return fmt.Errorf("visibility: counting a new purchase order: %w", err)
+	}
+	return nil
+}
+
+// countShards is how many rows a viewer's count may be spread over.
+const countShards = 16
+
 // viewerCount is one viewer organization's number of visibility rows.
 type viewerCount struct {
 	ViewerOrganizationID int64 `bun:"viewer_organization_id"`
+	PurchaseOrders       int64 `bun:"purchase_orders"`
+}
+
+// shardedCount is a change to one shard row of a viewer's count.
+type shardedCount struct {
+	ViewerOrganizationID int64 `bun:"viewer_organization_id"`
+	Shard                int64 `bun:"shard"`
 	PurchaseOrders       int64 `bun:"purchase_orders"`
 }
 
@@ -143,28 +184,29 @@ func countInScope(ctx context.Context, tx bun.IDB, s Scope) (map[int64]int64, er
 	return out, err
 }
 
-// addToCounts moves each viewer's count by what a refresh changed, in one
-// statement that takes the count rows' locks in viewer order, so two
-// refreshes that change the same viewers queue rather than deadlock.
+// addToCounts moves each viewer's count by what a refresh changed, on the
+// viewer's shard 0, in one statement that takes the count rows' locks in
+// viewer order, so two refreshes that change the same viewers queue rather
+// than deadlock.
 func addToCounts(ctx context.Context, tx bun.IDB, before, after map[int64]int64) error {
-	var deltas []viewerCount
+	var deltas []shardedCount
 	for viewer, n := range after {
 		if d := n - before[viewer]; d != 0 {
-			deltas = append(deltas, viewerCount{viewer, d})
+			deltas = append(deltas, shardedCount{viewer, 0, d})
 		}
 	}
 	for viewer, n := range before {
 		if _, ok := after[viewer]; !ok {
-			deltas = append(deltas, viewerCount{viewer, -n})
+			deltas = append(deltas, shardedCount{viewer, 0, -n})
 		}
 	}
 	if len(deltas) == 0 {
 		return nil
 	}
-	slices.SortFunc(deltas, func(a, b viewerCount) int { return cmp.Compare(a.ViewerOrganizationID, b.ViewerOrganizationID) })
+	slices.SortFunc(deltas, func(a, b shardedCount) int { return cmp.Compare(a.ViewerOrganizationID, b.ViewerOrganizationID) })
 	for chunk := range slices.Chunk(deltas, 5000) {
 		if _, err := tx.NewInsert().Model(&chunk).ModelTableExpr("purchase_order_visibility_counts").
-			On("CONFLICT (viewer_organization_id) DO UPDATE").
+			On("CONFLICT (viewer_organization_id, shard) DO UPDATE").
 			Set("purchase_orders = purchase_order_visibility_counts.purchase_orders + EXCLUDED.purchase_orders").
 			Exec(ctx); err != nil {
 			return err
