@@ -180,8 +180,8 @@ func (c cpuSplit) String() string {
 }
 
 // withCPU runs cmd, sampling per-process CPU time over the middle of its run
-// (from 3 s after it starts for measured-6 s, at least 1 s); loadGen is the
-// load generator's command name.
+// (from 3 s after it starts for measured-6 s; a short run, from a quarter of
+// it for half of it); loadGen is the load generator's command name.
 func withCPU(cmd *exec.Cmd, measured time.Duration, serverPID int, loadGen string) (string, cpuSplit, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -189,9 +189,10 @@ func withCPU(cmd *exec.Cmd, measured time.Duration, serverPID int, loadGen strin
 		return "", cpuSplit{}, err
 	}
 	done := make(chan cpuSplit, 1)
-	from := time.Now().Add(3 * time.Second)
+	skip := min(3*time.Second, measured/4)
+	from := time.Now().Add(skip)
 	go func() {
-		done <- cpuBetween(from, from.Add(max(measured-6*time.Second, time.Second)), serverPID,
+		done <- cpuBetween(from, from.Add(measured-2*skip), serverPID,
 			func(_ int, comm string) bool { return strings.HasPrefix(comm, loadGen) })
 	}()
 	err := cmd.Wait()
