@@ -38,7 +38,7 @@ var (
 	duration    = flag.Duration("page-bench-duration", 20*time.Second, "measured time per run")
 	warmup      = flag.Duration("page-bench-warmup", 5*time.Second, "warm-up per run")
 	concurrency = flag.Int("page-bench-concurrency", 16, "concurrent connections")
-	only        = flag.String("page-bench-systems", "a,p,b,c,d,rotated,writes,sqlite", "systems to measure: a (Channelgraph), p (Channelgraph, lines with prices), b (peer), c (floor), d (plain party rule), rotated (a and b rotating over many viewers, -page-bench-rotate), writes (one at a time, and placing concurrently: -page-bench-placing-cases), sqlite")
+	only        = flag.String("page-bench-systems", "a,p,b,c,d,rotated,writes,placing,sqlite", "systems to measure: a (Channelgraph), p (Channelgraph, lines with prices), b (peer), c (floor), d (plain party rule), rotated (a and b rotating over many viewers, -page-bench-rotate), writes (one at a time), placing (concurrently, beside the peer's INSERTs: -page-bench-placing-cases), sqlite")
 	viewerList  = flag.String("page-bench-viewers", "reseller:223,distributor:55,customer:5256,vendor:17", "kind:organization id of each viewer")
 	cartWrites  = flag.Bool("page-bench-carts", true, "time placeCart among the writes (false for a build from before carts)")
 	outDir      = flag.String("page-bench-out", "", "directory for results (default: a new temp directory)")
@@ -230,7 +230,7 @@ func TestPageBenchmark(t *testing.T) {
 	}
 	ours.stop()
 	var placing []placingResult
-	if measuring("writes") {
+	if measuring("placing") {
 		placing = measurePlacing(t, bin, b.dir)
 	}
 	if measuring("sqlite") {
