@@ -124,16 +124,15 @@ func measurePlacing(t *testing.T, bin, dir string) []placingResult {
 		}
 	}
 	var out []placingResult
-	for _, c := range placingCaseList(t) {
-		r := measurePlacingCase(t, bin, dir, c)
+	add := func(r placingResult) {
 		t.Logf("placing, %-22s %-42s %6.0f orders/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  waiting %s  cpu %s",
-			c, r.system, r.ordersPerS, r.p50, r.p99, r.errors, waitsString(r.waiting), r.cpu)
+			r.c, r.system, r.ordersPerS, r.p50, r.p99, r.errors, waitsString(r.waiting), r.cpu)
 		out = append(out, r)
+	}
+	for _, c := range placingCaseList(t) {
+		add(measurePlacingCase(t, bin, dir, c))
 		if withPeer {
-			r := measurePeerPlacing(t, dir, c)
-			t.Logf("placing, %-22s %-42s %6.0f orders/s  p50 %6.1f ms  p99 %6.1f ms  errors %d  waiting %s  cpu %s",
-				c, r.system, r.ordersPerS, r.p50, r.p99, r.errors, waitsString(r.waiting), r.cpu)
-			out = append(out, r)
+			add(measurePeerPlacing(t, dir, c))
 		}
 	}
 	return out
