@@ -64,19 +64,25 @@ bench-webhooks:
 	$(GO) test -count=1 -timeout 30m -run TestWebhookBenchmark ./internal/pushbench -v -webhook-bench
 
 ## bench: the first page of purchase orders beside PostGraphile with RLS on the peer's 1M-order
-## data set (../shared/peers/postgraphile), the SQL floor, the rule's cost, writes and SQLite;
-## about 35 minutes. BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres uses that
-## server (a superuser); without it a throwaway cluster. Results: docs/performance.md.
+## data set (../shared/peers/postgraphile): one hot viewer of each kind, and the page rotated over up to
+## 1,000 viewers of each kind (resellers, customers, distributors); the SQL floor, the rule's cost,
+## writes one at a time, placing concurrently (c=16 and c=64, many vendors and one busy vendor, beside
+## the peer's plain INSERTs by pgbench) and SQLite; about 50 minutes. BENCH_DATABASE_URL=
+## postgres://postgres@127.0.0.1:5432/postgres uses that server (a superuser); without it a throwaway
+## cluster. Prints results.md (also written to BENCH_FLAGS='-page-bench-out DIR'); docs/performance.md
+## records them.
 PEER_DIR ?= $(abspath ../shared/peers/postgraphile)
 BENCH_FLAGS ?=
 bench:
-	$(GO) test -count=1 -timeout 120m -run TestPageBenchmark ./internal/pagebench -v -page-bench -page-bench-peer $(PEER_DIR) $(BENCH_FLAGS)
+	$(GO) test -count=1 -timeout 150m -run TestPageBenchmark ./internal/pagebench -v -page-bench -page-bench-peer $(PEER_DIR) $(BENCH_FLAGS)
 
-## bench-placing: only make bench's placing-at-c=16 write case (sixteen independent vendors placing
-## orders over 16 connections on a fresh database: orders/s, p50/p99, backends waiting on locks); under a
-## minute, no peer needed. BENCH_FLAGS='-page-bench-server PATH' measures another build of channelgraph.
+## bench-placing: only make bench's placing cases (c=16 and c=64; many vendors, each with its own
+## chain, and one busy vendor placing direct sales; each on a fresh database: orders/s, p50/p99, lock
+## waits by type, CPU split), each beside the peer's plain INSERT transactions by pgbench on its schema;
+## a few minutes, no loaded data needed. BENCH_FLAGS='-page-bench-placing-cases busy:16' picks cases,
+## '-page-bench-placing-duration 5s' shortens them, '-page-bench-server PATH' measures another build.
 bench-placing:
-	$(GO) test -count=1 -timeout 20m -run TestPlacingConcurrently ./internal/pagebench -v -page-bench-placing $(BENCH_FLAGS)
+	$(GO) test -count=1 -timeout 30m -run TestPlacingConcurrently ./internal/pagebench -v -page-bench-placing -page-bench-peer $(PEER_DIR) $(BENCH_FLAGS)
 
 ## soak: two replicas on one PostgreSQL, each SIGKILLed in turn SOAK_KILLS times while 12 writers
 ## record orders and 18 subscribers resume from their last cursor; fails on any event missing,

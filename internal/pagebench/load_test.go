@@ -28,8 +28,7 @@ func loadPeer(ctx context.Context, adminURL, peerURL string) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cg_peer_app') THEN
-		CREATE ROLE cg_peer_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; END $$`); err != nil {
+	if err := ensurePeerRole(ctx, conn); err != nil {
 		return err
 	}
 	for _, f := range []string{"schema.sql", "data.sql", "indexes.sql"} {
@@ -40,6 +39,14 @@ func loadPeer(ctx context.Context, adminURL, peerURL string) error {
 		}
 	}
 	return nil
+}
+
+// ensurePeerRole creates the role PostGraphile logs in as, cg_peer_app,
+// unless the cluster has it (roles are cluster-wide; schema.sql grants to it).
+func ensurePeerRole(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cg_peer_app') THEN
+		CREATE ROLE cg_peer_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; END IF; END $$`)
+	return err
 }
 
 // The peer's four tables, copied verbatim into staging tables of ours.
@@ -186,7 +193,9 @@ func copyTable(ctx context.Context, src, dst *pgx.Conn, table, columns string) e
 	return err
 }
 
-// issueTokens gives each viewer organization an OWNER token.
+// issueTokens gives each viewer organization an OWNER token (one, however
+// often it is listed), all in one transaction: a few thousand rotated
+// viewers cost one commit, not one each.
 func issueTokens(ctx context.Context, oursURL string, orgs []int64) (map[int64]string, error) {
 	db, err := database.Open(oursURL)
 	if err != nil {
@@ -194,14 +203,20 @@ func issueTokens(ctx context.Context, oursURL string, orgs []int64) (map[int64]s
 	}
 	defer db.Close()
 	out := map[int64]string{}
-	for _, id := range orgs {
-		tok, err := auth.IssueForSetup(ctx, db, id, domain.RoleOwner, "page benchmark")
-		if err != nil {
-			return nil, err
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, id := range orgs {
+			if _, ok := out[id]; ok {
+				continue
+			}
+			tok, err := auth.IssueForSetup(ctx, tx, id, domain.RoleOwner, "page benchmark")
+			if err != nil {
+				return err
+			}
+			out[id] = tok
 		}
-		out[id] = tok
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func fileExists(path string) bool {

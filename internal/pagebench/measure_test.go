@@ -35,15 +35,25 @@ wrk.headers[os.getenv("HEADER_NAME")] = os.getenv("HEADER_VALUE")
 // connections, --latency): a warm-up, then the measured run, sampling CPU
 // from /proc while it lasts.
 func wrkRun(ctx context.Context, dir, url, bodyFile, headerName, headerValue string, serverPID int) (run, error) {
-	script := filepath.Join(dir, "post.lua")
+	return wrkScriptRun(ctx, dir, url, "post.lua", wrkLua, serverPID,
+		"BODY_FILE="+bodyFile, "HEADER_NAME="+headerName, "HEADER_VALUE="+headerValue)
+}
+
+// wrkThreads is wrk's -t: two threads, as the peer's bench.py runs it.
+const wrkThreads = 2
+
+// wrkScriptRun is wrkRun with the Lua script lua (written to dir/name once)
+// and its environment env.
+func wrkScriptRun(ctx context.Context, dir, url, name, lua string, serverPID int, env ...string) (run, error) {
+	script := filepath.Join(dir, name)
 	if !fileExists(script) {
-		if err := os.WriteFile(script, []byte(wrkLua), 0o644); err != nil {
+		if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
 			return run{}, err
 		}
 	}
-	env := append(os.Environ(), "BODY_FILE="+bodyFile, "HEADER_NAME="+headerName, "HEADER_VALUE="+headerValue)
+	env = append(os.Environ(), env...)
 	args := func(d time.Duration) []string {
-		return []string{"-t", "2", "-c", strconv.Itoa(*concurrency), "-d", fmt.Sprintf("%ds", int(d.Seconds())), "--latency", "-s", script, url}
+		return []string{"-t", strconv.Itoa(wrkThreads), "-c", strconv.Itoa(*concurrency), "-d", fmt.Sprintf("%ds", int(d.Seconds())), "--latency", "-s", script, url}
 	}
 	warm := exec.CommandContext(ctx, "wrk", args(*warmup)...)
 	warm.Env = env
@@ -52,7 +62,7 @@ func wrkRun(ctx context.Context, dir, url, bodyFile, headerName, headerValue str
 	}
 	cmd := exec.CommandContext(ctx, "wrk", args(*duration)...)
 	cmd.Env = env
-	out, cpu, err := withCPU(cmd, serverPID, "wrk")
+	out, cpu, err := withCPU(cmd, *duration, serverPID, "wrk")
 	if err != nil {
 		return run{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
@@ -101,9 +111,15 @@ func parseWrk(out string) (run, error) {
 // peer's floor runs do: -c concurrency -j 2 -M prepared, a warm-up, then the
 // measured run with per-transaction latencies logged.
 func pgbenchRun(ctx context.Context, dir, dbURL, script string) (run, error) {
-	base := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(*concurrency), "-j", "2", "-f", script}
-	warm := exec.CommandContext(ctx, "pgbench", append(base, "-T", strconv.Itoa(int(warmup.Seconds())), dbURL)...)
-	if out, err := warm.CombinedOutput(); err != nil {
+	return pgbenchRunWith(ctx, dir, dbURL, script, *concurrency, *warmup, *duration)
+}
+
+// pgbenchRunWith is pgbenchRun with clients connections, warm of warm-up and
+// measured of measured time.
+func pgbenchRunWith(ctx context.Context, dir, dbURL, script string, clients int, warm, measured time.Duration) (run, error) {
+	base := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2", "-f", script}
+	warmCmd := exec.CommandContext(ctx, "pgbench", append(base, "-T", strconv.Itoa(int(warm.Seconds())), dbURL)...)
+	if out, err := warmCmd.CombinedOutput(); err != nil {
 		return run{}, fmt.Errorf("pgbench warm-up: %v\n%s", err, out)
 	}
 	logDir, err := os.MkdirTemp(dir, "pgbench-log-")
@@ -112,8 +128,8 @@ func pgbenchRun(ctx context.Context, dir, dbURL, script string) (run, error) {
 	}
 	defer os.RemoveAll(logDir)
 	prefix := filepath.Join(logDir, "tx")
-	cmd := exec.CommandContext(ctx, "pgbench", append(base, "-T", strconv.Itoa(int(duration.Seconds())), "-l", "--log-prefix="+prefix, dbURL)...)
-	out, cpu, err := withCPU(cmd, 0, "pgbench")
+	cmd := exec.CommandContext(ctx, "pgbench", append(base, "-T", strconv.Itoa(int(measured.Seconds())), "-l", "--log-prefix="+prefix, dbURL)...)
+	out, cpu, err := withCPU(cmd, measured, 0, "pgbench")
 	if err != nil {
 		return run{}, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
@@ -164,23 +180,33 @@ func (c cpuSplit) String() string {
 }
 
 // withCPU runs cmd, sampling per-process CPU time over the middle of its run
-// (from 3 s after it starts for duration-6 s).
-func withCPU(cmd *exec.Cmd, serverPID int, loadGen string) (string, cpuSplit, error) {
+// (from 3 s after it starts for measured-6 s; a short run, from a quarter of
+// it for half of it); loadGen is the load generator's command name.
+func withCPU(cmd *exec.Cmd, measured time.Duration, serverPID int, loadGen string) (string, cpuSplit, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return "", cpuSplit{}, err
 	}
 	done := make(chan cpuSplit, 1)
+	skip := min(3*time.Second, measured/4)
+	from := time.Now().Add(skip)
 	go func() {
-		time.Sleep(3 * time.Second)
-		a, ta := procTimes()
-		time.Sleep(max(*duration-6*time.Second, time.Second))
-		b, tb := procTimes()
-		done <- split(a, b, ta, tb, serverPID, loadGen)
+		done <- cpuBetween(from, from.Add(measured-2*skip), serverPID,
+			func(_ int, comm string) bool { return strings.HasPrefix(comm, loadGen) })
 	}()
 	err := cmd.Wait()
 	return out.String(), <-done, err
+}
+
+// cpuBetween sleeps until from, and returns where the CPU went from then to
+// to; isLoadGen tells the load generator's processes.
+func cpuBetween(from, to time.Time, serverPID int, isLoadGen func(pid int, comm string) bool) cpuSplit {
+	time.Sleep(time.Until(from))
+	a, ta := procTimes()
+	time.Sleep(time.Until(to))
+	b, tb := procTimes()
+	return split(a, b, ta, tb, serverPID, isLoadGen)
 }
 
 type procTime struct {
@@ -228,7 +254,7 @@ func procTimes() (map[int]procTime, [2]int64) {
 	return res, total
 }
 
-func split(a, b map[int]procTime, ta, tb [2]int64, serverPID int, loadGen string) cpuSplit {
+func split(a, b map[int]procTime, ta, tb [2]int64, serverPID int, isLoadGen func(pid int, comm string) bool) cpuSplit {
 	cpus := float64(len(cpuList()))
 	wall := float64(tb[1]-ta[1]) / cpus // ticks of wall time per CPU
 	if wall <= 0 {
@@ -246,7 +272,7 @@ func split(a, b map[int]procTime, ta, tb [2]int64, serverPID int, loadGen string
 			c.Server += d
 		case strings.HasPrefix(pb.comm, "postgres"):
 			c.Postgres += d
-		case strings.HasPrefix(pb.comm, loadGen):
+		case isLoadGen(pid, pb.comm):
 			c.LoadGen += d
 		}
 	}

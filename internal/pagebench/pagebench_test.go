@@ -38,7 +38,7 @@ var (
 	duration    = flag.Duration("page-bench-duration", 20*time.Second, "measured time per run")
 	warmup      = flag.Duration("page-bench-warmup", 5*time.Second, "warm-up per run")
 	concurrency = flag.Int("page-bench-concurrency", 16, "concurrent connections")
-	only        = flag.String("page-bench-systems", "a,p,b,c,d,writes,sqlite", "systems to measure: a (Channelgraph), p (Channelgraph, lines with prices), b (peer), c (floor), d (plain party rule), writes, sqlite")
+	only        = flag.String("page-bench-systems", "a,p,b,c,d,rotated,writes,placing,sqlite", "systems to measure: a (Channelgraph), p (Channelgraph, lines with prices), b (peer), c (floor), d (plain party rule), rotated (a and b rotating over many viewers, -page-bench-rotate), writes (one at a time), placing (concurrently, beside the peer's INSERTs: -page-bench-placing-cases), sqlite")
 	viewerList  = flag.String("page-bench-viewers", "reseller:223,distributor:55,customer:5256,vendor:17", "kind:organization id of each viewer")
 	cartWrites  = flag.Bool("page-bench-carts", true, "time placeCart among the writes (false for a build from before carts)")
 	outDir      = flag.String("page-bench-out", "", "directory for results (default: a new temp directory)")
@@ -69,7 +69,12 @@ type viewer struct {
 	org  int64
 }
 
-func (v viewer) String() string { return fmt.Sprintf("%s %d", v.kind, v.org) }
+func (v viewer) String() string {
+	if v.org == 0 { // a rotation's key: many viewers of the kind
+		return v.kind + "s, rotated"
+	}
+	return fmt.Sprintf("%s %d", v.kind, v.org)
+}
 
 func viewers(t *testing.T) []viewer {
 	var out []viewer
@@ -94,6 +99,7 @@ type bench struct {
 	peerURL  string // as superuser
 	oursURL  string
 	viewers  []viewer
+	rotated  []*rotation
 	tokens   map[int64]string
 	results  []result
 }
@@ -131,16 +137,27 @@ func TestPageBenchmark(t *testing.T) {
 	for i, v := range b.viewers {
 		orgs[i] = v.org
 	}
+	if measuring("rotated") {
+		b.rotated = rotations(t)
+		b.pickRotations(ctx, b.rotated)
+		for _, r := range b.rotated {
+			orgs = append(orgs, r.orgs...)
+		}
+	}
+	issuing := time.Now()
 	tokens, err := issueTokens(ctx, b.oursURL, orgs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.tokens = tokens
+	t.Logf("issued %d tokens in %v", len(tokens), time.Since(issuing).Round(time.Millisecond))
+	b.writeRotationFiles(b.rotated)
 
 	bin := serverBinary(t, b.dir)
 	ours := startServer(t, bin, b.oursURL, b.dir, "channelgraph")
 	peer := b.startPeer(ctx)
 	b.sanity(ours, peer)
+	b.sanityRotated(b.rotated, ours, peer)
 	scripts := b.captureFloor(ctx)
 	body := filepath.Join(b.dir, "body.json")
 	mustWriteJSON(t, body, map[string]string{"query": pageQuery})
@@ -189,6 +206,12 @@ func TestPageBenchmark(t *testing.T) {
 				add(systemC, v, r, err)
 			}
 		}
+		for _, rot := range b.rotated {
+			r, err := wrkRotateRun(ctx, b.dir, ours.url, body, "Authorization", rot.tokenFile, ours.pid())
+			add(systemAR, rot.key(), r, err)
+			r, err = wrkRotateRun(ctx, b.dir, peer.url, peerBody, "X-Org-Id", rot.orgFile, peer.pid())
+			add(systemBR, rot.key(), r, err)
+		}
 	}
 	peer.stop()
 	if measuring("d") {
@@ -206,10 +229,9 @@ func TestPageBenchmark(t *testing.T) {
 		writes = b.measureWrites(ctx, ours)
 	}
 	ours.stop()
-	var placing *placingResult
-	if measuring("writes") {
-		r := measurePlacing(t, bin, b.dir)
-		placing = &r
+	var placing []placingResult
+	if measuring("placing") {
+		placing = measurePlacing(t, bin, b.dir)
 	}
 	if measuring("sqlite") {
 		b.measureSQLite(ctx, bin, body, add)

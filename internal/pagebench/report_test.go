@@ -25,7 +25,7 @@ func (b *bench) find(system string, v viewer) *result {
 	return nil
 }
 
-func (b *bench) report(writes []writeResult, placing *placingResult) string {
+func (b *bench) report(writes []writeResult, placing []placingResult) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "## make bench: the first page of 50 purchase orders with totalCount\n\n")
 	fmt.Fprintf(&s, "%d purchase orders; concurrency %d, %v warm-up, %v measured, median of %d runs (min–max); p50/p99 from the median run.\n",
@@ -84,14 +84,15 @@ func (b *bench) report(writes []writeResult, placing *placingResult) string {
 		fmt.Fprintf(&s, "| %s | %s (≥ %.1f×) | %s | %s | %s | %.1f ms %s |\n", v, ratio(systemB, targetAB(v)), targetAB(v),
 			ratio(systemC, 0.8), ratio(systemD, 0.85), withPrices, p99, mark)
 	}
+	s.WriteString(b.rotationReport(b.rotated))
 	if len(writes) > 0 {
 		s.WriteString("\n### Writes, one at a time, end to end\n\n| write | system | n | p50 ms | p90 ms | p99 ms | max ms | what commits |\n|---|---|---:|---:|---:|---:|---:|---|\n")
 		for _, w := range writes {
 			fmt.Fprintf(&s, "| %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |\n", w.what, w.system, w.n, w.p50, w.p90, w.p99, w.max, w.note)
 		}
 	}
-	if placing != nil {
-		s.WriteString("\n" + placingReport(*placing))
+	if len(placing) > 0 {
+		s.WriteString("\n" + placingReport(placing))
 	}
 	s.WriteString("\n" + machine() + "\n")
 	return s.String()
