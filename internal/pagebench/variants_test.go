@@ -28,7 +28,7 @@ var partyOnlySQL = []string{
 	 UNION ALL SELECT distributor_id, id, 'DISTRIBUTOR', created_at, status, vendor_id, customer_id, reseller_id, distributor_id FROM purchase_orders WHERE distributor_id IS NOT NULL
 	 UNION ALL SELECT reseller_id, id, 'RESELLER', created_at, status, vendor_id, customer_id, reseller_id, distributor_id FROM purchase_orders WHERE reseller_id IS NOT NULL
 	 UNION ALL SELECT customer_id, id, 'CUSTOMER', created_at, status, vendor_id, customer_id, reseller_id, NULL FROM purchase_orders`,
-	`INSERT INTO purchase_order_visibility_counts SELECT viewer_organization_id, COUNT(*) FROM purchase_order_visibility GROUP BY 1`,
+	`INSERT INTO purchase_order_visibility_counts (viewer_organization_id, shard, purchase_orders) SELECT viewer_organization_id, 0, COUNT(*) FROM purchase_order_visibility GROUP BY 1`,
 	`VACUUM ANALYZE purchase_order_visibility`,
 	`VACUUM ANALYZE purchase_order_visibility_counts`,
 	`CHECKPOINT`,
@@ -206,7 +206,7 @@ func (b *bench) measureWrites(ctx context.Context, ours *process) []writeResult 
 		`DELETE FROM purchase_orders WHERE number LIKE 'BENCH-%' OR cart_id IS NOT NULL`,
 		`DELETE FROM cart_lines`, `DELETE FROM carts`,
 		`TRUNCATE purchase_order_visibility_counts`,
-		`INSERT INTO purchase_order_visibility_counts SELECT viewer_organization_id, COUNT(*) FROM purchase_order_visibility GROUP BY 1`,
+		`INSERT INTO purchase_order_visibility_counts (viewer_organization_id, shard, purchase_orders) SELECT viewer_organization_id, 0, COUNT(*) FROM purchase_order_visibility GROUP BY 1`,
 	})
 	return out
 }
