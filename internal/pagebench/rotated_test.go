@@ -82,7 +82,7 @@ func (b *bench) pickRotations(ctx context.Context, rs []*rotation) {
 	defer conn.Close(ctx)
 	for _, r := range rs {
 		rows, err := conn.Query(ctx, `SELECT o.id, c.purchase_orders, COUNT(*) OVER ()
-			FROM organizations o JOIN (SELECT viewer_organization_id, SUM(purchase_orders) AS purchase_orders
+			FROM organizations o JOIN (SELECT viewer_organization_id, SUM(purchase_orders)::bigint AS purchase_orders
 				FROM purchase_order_visibility_counts GROUP BY viewer_organization_id) c ON c.viewer_organization_id = o.id
 			WHERE o.kind = upper($1) AND c.purchase_orders >= greatest($2, 1)
 			ORDER BY md5(o.id::text) LIMIT $3`, r.kind, r.minOrders, r.want)
