@@ -491,58 +491,73 @@ func mustWriteJSON(t *testing.T, path string, v any) {
 // aside: the peer breaks them by id ascending, Channelgraph descending).
 func (b *bench) sanity(ours, peer *process) {
 	t := b.t
+	for _, v := range b.viewers {
+		g, w := b.firstPages(ours, peer, v.org, v.String())
+		if g.totalCount != w.totalCount || !samePage(g.numbers, w.numbers) {
+			t.Fatalf("%s: Channelgraph answers totalCount %d, page %v; PostGraphile %d, %v", v,
+				g.totalCount, g.numbers, w.totalCount, w.numbers)
+		}
+		t.Logf("%s: both answer totalCount %d and the same page of %d", v, g.totalCount, len(g.numbers))
+	}
+}
+
+// firstPage is one system's answer to the page query: its totalCount and
+// the order numbers on the page.
+type firstPage struct {
+	totalCount int
+	numbers    []string
+}
+
+// firstPages asks both systems for org's first page, as org (named by who
+// in failures): Channelgraph with org's token, the peer with X-Org-Id.
+func (b *bench) firstPages(ours, peer *process, org int64, who string) (got, want firstPage) {
+	t := b.t
 	peerQuery, err := os.ReadFile(filepath.Join(*peerDir, "query.graphql"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range b.viewers {
-		body, _ := json.Marshal(map[string]string{"query": pageQuery})
-		raw, err := post(ours.url, string(body), "Authorization", "Bearer "+b.tokens[v.org])
-		if err != nil {
-			t.Fatalf("Channelgraph, %s: %v", v, err)
-		}
-		var got struct {
-			Data struct {
-				PurchaseOrders struct {
-					TotalCount int
-					Edges      []struct{ Node struct{ Number string } }
-				}
-			}
-			Errors []any
-		}
-		if err := json.Unmarshal(raw, &got); err != nil || len(got.Errors) > 0 {
-			t.Fatalf("Channelgraph, %s: %v %s", v, err, raw)
-		}
-		body, _ = json.Marshal(map[string]string{"query": string(peerQuery)})
-		raw, err = post(peer.url, string(body), "X-Org-Id", strconv.FormatInt(v.org, 10))
-		if err != nil {
-			t.Fatalf("PostGraphile, %s: %v", v, err)
-		}
-		var want struct {
-			Data struct {
-				AllPurchaseOrders struct {
-					TotalCount int
-					Nodes      []struct{ Number string }
-				}
-			}
-			Errors []any
-		}
-		if err := json.Unmarshal(raw, &want); err != nil || len(want.Errors) > 0 {
-			t.Fatalf("PostGraphile, %s: %v %s", v, err, raw)
-		}
-		var g, w []string
-		for _, e := range got.Data.PurchaseOrders.Edges {
-			g = append(g, e.Node.Number)
-		}
-		for _, n := range want.Data.AllPurchaseOrders.Nodes {
-			w = append(w, n.Number)
-		}
-		if got.Data.PurchaseOrders.TotalCount != want.Data.AllPurchaseOrders.TotalCount || !samePage(g, w) {
-			t.Fatalf("%s: Channelgraph answers totalCount %d, page %v; PostGraphile %d, %v", v,
-				got.Data.PurchaseOrders.TotalCount, g, want.Data.AllPurchaseOrders.TotalCount, w)
-		}
-		t.Logf("%s: both answer totalCount %d and the same page of %d", v, got.Data.PurchaseOrders.TotalCount, len(g))
+	body, _ := json.Marshal(map[string]string{"query": pageQuery})
+	raw, err := post(ours.url, string(body), "Authorization", "Bearer "+b.tokens[org])
+	if err != nil {
+		t.Fatalf("Channelgraph, %s: %v", who, err)
 	}
+	var ourAnswer struct {
+		Data struct {
+			PurchaseOrders struct {
+				TotalCount int
+				Edges      []struct{ Node struct{ Number string } }
+			}
+		}
+		Errors []any
+	}
+	if err := json.Unmarshal(raw, &ourAnswer); err != nil || len(ourAnswer.Errors) > 0 {
+		t.Fatalf("Channelgraph, %s: %v %s", who, err, raw)
+	}
+	body, _ = json.Marshal(map[string]string{"query": string(peerQuery)})
+	raw, err = post(peer.url, string(body), "X-Org-Id", strconv.FormatInt(org, 10))
+	if err != nil {
+		t.Fatalf("PostGraphile, %s: %v", who, err)
+	}
+	var peerAnswer struct {
+		Data struct {
+			AllPurchaseOrders struct {
+				TotalCount int
+				Nodes      []struct{ Number string }
+			}
+		}
+		Errors []any
+	}
+	if err := json.Unmarshal(raw, &peerAnswer); err != nil || len(peerAnswer.Errors) > 0 {
+		t.Fatalf("PostGraphile, %s: %v %s", who, err, raw)
+	}
+	got.totalCount, want.totalCount = ourAnswer.Data.PurchaseOrders.TotalCount, peerAnswer.Data.AllPurchaseOrders.TotalCount
+	for _, e := range ourAnswer.Data.PurchaseOrders.Edges {
+		got.numbers = append(got.numbers, e.Node.Number)
+	}
+	for _, n := range peerAnswer.Data.AllPurchaseOrders.Nodes {
+		want.numbers = append(want.numbers, n.Number)
+	}
+	return got, want
 }
 
 // samePage compares two pages as sets of order numbers (the order of ties in

@@ -34,19 +34,9 @@ func (b *bench) report(writes []writeResult, placing []placingResult) string {
 	s.WriteString("| viewer | system | req/s | p50 ms | p99 ms | CPU server / postgres / loadgen |\n|---|---|---:|---:|---:|---|\n")
 	for _, v := range b.viewers {
 		for _, sys := range []string{systemA, systemP, systemB, systemC, systemD, systemS} {
-			r := b.find(sys, v)
-			if r == nil {
-				continue
+			if r := b.find(sys, v); r != nil {
+				fmt.Fprintf(&s, "| %s | %s | %s |\n", v, sys, resultLine(r))
 			}
-			med, lo, hi := median(r.runs, func(x run) float64 { return x.RPS })
-			m := medianRun(r.runs)
-			errs := ""
-			for _, x := range r.runs {
-				if x.Errors > 0 {
-					errs = fmt.Sprintf(" (**%d errors**)", x.Errors)
-				}
-			}
-			fmt.Fprintf(&s, "| %s | %s | **%.0f** (%.0f–%.0f)%s | %.1f | %.1f | %s |\n", v, sys, med, lo, hi, errs, m.P50, m.P99, m.CPU)
 		}
 	}
 	s.WriteString("\n| viewer | a / b (target) | a / c (≥ 0.8) | a / d (≥ 0.85) | p / a (≥ 0.9) | p99 of a (≤ 50 ms) |\n|---|---:|---:|---:|---:|---:|\n")

@@ -2,7 +2,6 @@ package pagebench_test
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -186,52 +185,14 @@ func wrkRotateRun(ctx context.Context, dir, url, bodyFile, headerName, headerFil
 // first page has min(totalCount, 50) orders on both.
 func (b *bench) sanityRotated(rs []*rotation, ours, peer *process) {
 	t := b.t
-	peerQuery, err := os.ReadFile(filepath.Join(*peerDir, "query.graphql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	oursBody, _ := json.Marshal(map[string]string{"query": pageQuery})
-	peerBody, _ := json.Marshal(map[string]string{"query": string(peerQuery)})
 	for _, r := range rs {
 		n := min(*rotateSanity, len(r.orgs))
 		for i := 0; i < n; i++ {
 			id := r.orgs[i*len(r.orgs)/n]
-			raw, err := post(ours.url, string(oursBody), "Authorization", "Bearer "+b.tokens[id])
-			if err != nil {
-				t.Fatalf("Channelgraph, %s %d: %v", r.kind, id, err)
-			}
-			var got struct {
-				Data struct {
-					PurchaseOrders struct {
-						TotalCount int
-						Edges      []struct{ Node struct{ Number string } }
-					}
-				}
-				Errors []any
-			}
-			if err := json.Unmarshal(raw, &got); err != nil || len(got.Errors) > 0 {
-				t.Fatalf("Channelgraph, %s %d: %v %s", r.kind, id, err, raw)
-			}
-			raw, err = post(peer.url, string(peerBody), "X-Org-Id", strconv.FormatInt(id, 10))
-			if err != nil {
-				t.Fatalf("PostGraphile, %s %d: %v", r.kind, id, err)
-			}
-			var want struct {
-				Data struct {
-					AllPurchaseOrders struct {
-						TotalCount int
-						Nodes      []struct{ Number string }
-					}
-				}
-				Errors []any
-			}
-			if err := json.Unmarshal(raw, &want); err != nil || len(want.Errors) > 0 {
-				t.Fatalf("PostGraphile, %s %d: %v %s", r.kind, id, err, raw)
-			}
-			g, w := got.Data.PurchaseOrders, want.Data.AllPurchaseOrders
-			if g.TotalCount != w.TotalCount || len(g.Edges) != len(w.Nodes) || len(g.Edges) != min(g.TotalCount, 50) {
+			g, w := b.firstPages(ours, peer, id, fmt.Sprintf("%s %d", r.kind, id))
+			if g.totalCount != w.totalCount || len(g.numbers) != len(w.numbers) || len(g.numbers) != min(g.totalCount, 50) {
 				t.Fatalf("%s %d: Channelgraph answers totalCount %d with %d orders; PostGraphile %d with %d",
-					r.kind, id, g.TotalCount, len(g.Edges), w.TotalCount, len(w.Nodes))
+					r.kind, id, g.totalCount, len(g.numbers), w.totalCount, len(w.numbers))
 			}
 		}
 		t.Logf("rotated %ss: %d of %d answer the same totalCount on both systems", r.kind, n, len(r.orgs))
