@@ -21,7 +21,10 @@ import (
 // cheap and in process, the values themselves, which bun writes as before.
 // The context carries the values to the driver, so use it for that
 // statement only: another statement run with it gets the values as well,
-// and fails.
+// and fails. PostgreSQL plans a bound statement once for every value
+// (plan_cache_mode force_generic_plan, set by Open), so bind only values
+// whose plan does not depend on them: equality on an index, never a value
+// whose selectivity should choose between plans.
 func Bind(ctx context.Context, db bun.IDB, values ...any) (context.Context, []any) {
 	if !IsPostgres(db) {
 		return ctx, values

@@ -46,6 +46,13 @@ func openPostgres(url string) (*bun.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
+		// Only statements with bind parameters (Bind) have a choice of plan,
+		// and each is an equality on an index, whose plan does not depend
+		// on the value: planning it once, not again for every value as
+		// PostgreSQL otherwise may, is what binding is for.
+		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	sqldb := sql.OpenDB(preparedOnReuse{stdlib.GetConnector(*cfg)})
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(20)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -36,8 +37,30 @@ func (l *statementLog) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 		return
 	}
 	l.mu.Lock()
-	l.stmt = append(l.stmt, e.Query)
+	l.stmt = append(l.stmt, withValuesWritten(e.Query, database.BoundValues(ctx)))
 	l.mu.Unlock()
+}
+
+// withValuesWritten writes into query the values database.Bind sent apart
+// from it ($1, $2, …), for a pgbench script: pgbench prepares each
+// statement of its script once, so the floor still plans each once, as
+// the server's cached statements do.
+func withValuesWritten(query string, values []any) string {
+	for i := len(values); i >= 1; i-- { // $12 before $1
+		var literal string
+		switch v := values[i-1].(type) {
+		case []int64:
+			ids := make([]string, len(v))
+			for j, id := range v {
+				ids[j] = strconv.FormatInt(id, 10)
+			}
+			literal = "'{" + strings.Join(ids, ",") + "}'::bigint[]"
+		default:
+			literal = fmt.Sprint(v)
+		}
+		query = strings.ReplaceAll(query, "$"+strconv.Itoa(i), literal)
+	}
+	return query
 }
 
 // captureFloor serves the page once per viewer through the real handler on
