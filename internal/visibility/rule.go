@@ -129,8 +129,8 @@ func refresh(ctx context.Context, tx bun.IDB, s Scope) error {
 // inserted in tx, which has none yet, and adds it to the count of each
 // viewer: what Refresh does for it, in two statements rather than six.
 // There is nothing to lock, count or delete first: no other transaction
-// can see the order, and its chain's edges are already locked (FOR SHARE)
-// by the caller, so a grant change waits for it.
+// can see the order. A caller placing an order through its chain has
+// locked the chain's edges (FOR SHARE), so a grant change waits for it.
 //
 // Each viewer's count is the sum of its shard rows; the order adds to the
 // shard its id picks, so orders placed at once by one busy vendor mostly
