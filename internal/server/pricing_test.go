@@ -10,6 +10,7 @@ import (
 
 	"github.com/channelgraph/channelgraph/internal/domain"
 	"github.com/channelgraph/channelgraph/internal/relay"
+	"github.com/channelgraph/channelgraph/internal/server"
 	"github.com/channelgraph/channelgraph/internal/testapi"
 	"github.com/channelgraph/channelgraph/internal/testdb"
 )
@@ -270,7 +271,13 @@ func (l linePrices) String() string {
 // distributor charging its reseller 20% over its buy price.
 func pricedFixture(t *testing.T, db *bun.DB) *channelFixture {
 	t.Helper()
-	f := newChannelFixture(t, db)
+	return pricedFixtureWith(t, db, server.Config{})
+}
+
+// pricedFixtureWith is pricedFixture on a server configured with cfg.
+func pricedFixtureWith(t *testing.T, db *bun.DB, cfg server.Config) *channelFixture {
+	t.Helper()
+	f := newChannelFixtureWith(t, db, cfg)
 	// The fixture's product has no list price, and createProduct is the only
 	// way to set the default one: set it in place.
 	if _, err := db.NewUpdate().TableExpr("products").Set("list_price_amount = '10.00', list_price_currency = 'EUR'").

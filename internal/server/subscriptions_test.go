@@ -28,15 +28,7 @@ type subFixture struct {
 
 func newSubFixture(t *testing.T, db *bun.DB) *subFixture {
 	t.Helper()
-	f := &subFixture{channelFixture: newChannelFixtureWith(t, db, server.Config{Clock: &clock.Adjustable{}}), db: db}
-	if _, err := db.NewUpdate().TableExpr("products").Set("list_price_amount = '10.00', list_price_currency = 'EUR'").
-		Where("sku = 'SKU-1'").Exec(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if code, errs := f.a.mutate(f.tok[f.dist], setPriceRule, "setPriceRule",
-		map[string]any{"channelEdgeId": f.drEdge, "markupPercent": "20"}); code != "" || len(errs) != 0 {
-		t.Fatalf("setPriceRule: %q %+v", code, errs)
-	}
+	f := &subFixture{channelFixture: pricedFixtureWith(t, db, server.Config{Clock: &clock.Adjustable{}}), db: db}
 	f.a.Must(testapi.AdminToken, `mutation($in: CreateProductInput!) { createProduct(input: $in) { product { id } userErrors { field } } }`,
 		map[string]any{"in": map[string]any{"vendorId": f.vendor, "sku": "SAAS-1", "name": "SaaS", "type": "SAAS",
 			"listPrice": map[string]any{"amount": "5", "currency": "EUR"}, "landingPageUrl": "https://saas.example/start"}}, nil)

@@ -486,27 +486,12 @@ func TestWebhookDeliveryRefusedAtConnect(t *testing.T) {
 	})
 }
 
-// wdPricedFixture is pricedFixture on a server that delivers webhooks.
-func wdPricedFixture(t *testing.T, db *bun.DB) *channelFixture {
-	t.Helper()
-	f := newChannelFixtureWith(t, db, wdConfig())
-	if _, err := db.NewUpdate().TableExpr("products").Set("list_price_amount = '10.00', list_price_currency = 'EUR'").
-		Where("sku = 'SKU-1'").Exec(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if code, errs := f.a.mutate(f.tok[f.dist], setPriceRule, "setPriceRule",
-		map[string]any{"channelEdgeId": f.drEdge, "markupPercent": "20"}); code != "" || len(errs) != 0 {
-		t.Fatalf("setPriceRule: %q %+v", code, errs)
-	}
-	return f
-}
-
 // TestWebhookDeliveryPricesAsTheOrganization: each party's endpoint gets
 // its own prices only, and the customer's gets exactly what a customer's
 // websocket subscriber gets: no distributor, no upstream cost.
 func TestWebhookDeliveryPricesAsTheOrganization(t *testing.T) {
 	testdb.OnEveryDatabase(t, func(t *testing.T, db *bun.DB) {
-		f := wdPricedFixture(t, db)
+		f := pricedFixtureWith(t, db, wdConfig())
 		const sub = `subscription { purchaseOrderUpdated { purchaseOrder { number distributor { name }
 			lines { buyPrice { amount currency } sellPrice { amount currency } margin { amount currency } } } } }`
 		want := map[string]string{
